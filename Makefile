@@ -1,0 +1,42 @@
+# Hotline 1022 — `make run` starts everything, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
+
+.PHONY: run test install install-dev lint format migration bench-intake bench-worker clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install install-dev: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/launch.py
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hotline workers tests config bench scripts
+	$(VENV)/bin/ruff format --check hotline workers tests config bench scripts
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format hotline workers tests config bench scripts
+
+# Rebuild the initial migration from the models (pre-release: one migration).
+migration: $(STAMP)
+	$(PY) scripts/make_migration.py
+
+bench-worker: $(STAMP)
+	$(PY) bench/worker_throughput.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

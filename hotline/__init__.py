@@ -1,0 +1,105 @@
+"""Hotline 1022: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+
+from config import config_for
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Any = None) -> Flask:
+    """Build the app.
+
+    Args:
+        config: a settings class or object, a name ("development", "test", "production"),
+            or a dict of overrides applied on top of the environment's settings.
+
+    Returns:
+        The configured Flask app. Nothing touches the database or Redis here.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    overrides: dict[str, Any] = {}
+    if config is None or isinstance(config, str):
+        settings = config_for(config)
+    elif isinstance(config, dict):
+        overrides = config
+        settings = config_for(config.get("ENV_NAME"))
+    else:
+        settings = config
+    app.config.from_object(settings)
+    app.config.update(overrides)
+
+    problems = settings.check() if hasattr(settings, "check") else []
+    if problems:
+        raise RuntimeError("refusing to start: " + " ".join(problems))
+    if not app.config.get("TWILIO_VALIDATE_SIGNATURES", True):
+        if app.config.get("ENV_NAME") not in ("development", "test"):
+            raise RuntimeError(
+                "refusing to start: Twilio signature checks may only be off in development"
+            )
+        log.warning(
+            "!!! TWILIO SIGNATURE CHECKS ARE OFF: anyone can post to the Twilio webhooks !!!"
+        )
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from hotline import models  # noqa: F401  (register every table on the metadata)
+    from hotline.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from hotline.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app, locale_selector=select_locale, default_translation_directories="translations"
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from hotline.models import User
+
+        return db.session.get(User, int(user_id))
+
+    redis_url = app.config["REDIS_URL"]
+    # Short timeouts: when Redis is down a webhook must still answer quickly.
+    app.extensions["hotline_redis"] = Redis.from_url(
+        redis_url, socket_connect_timeout=0.5, socket_timeout=3
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", None)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = redis_url
+    # A Redis outage must not turn intake into errors: rate limits then fail open.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5})
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from hotline.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from hotline.cli import hotline_cli
+
+    app.cli.add_command(hotline_cli)
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,128 @@
+"""`flask --app wsgi hotline ...`: province loading, users, API keys, demo data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from hotline.extensions import db
+
+
+@click.group("hotline")
+def hotline_cli() -> None:
+    """Hotline 1022 administration commands."""
+
+
+@hotline_cli.command("load-province")
+@click.argument("name", required=False)
+@click.option("--folder", type=click.Path(path_type=Path), help="Read this folder instead.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@with_appcontext
+def load_province_command(name: str | None, folder: Path | None, quiet: bool) -> None:
+    """Load (or update) a province's reference data: an idempotent upsert."""
+    from tqdm import tqdm
+
+    from hotline.province import province_folder
+    from hotline.province.files import ProvinceDataError
+    from hotline.province.loader import load_province
+    from hotline.sla.cycle import invalidate_calendar
+
+    folder = folder or province_folder(name)
+
+    def progress(items, label):
+        return tqdm(items, desc=label, unit=" rows", disable=quiet, file=sys.stderr, leave=False)
+
+    try:
+        report = load_province(folder, progress=progress)
+    except ProvinceDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    invalidate_calendar()
+    for label, count in report.counts.items():
+        click.echo(f"{label}: {count} ({report.created.get(label, 0)} new)")
+
+
+@hotline_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["operator", "agent", "agency_head", "supervisor", "admin"]),
+)
+@click.option("--agency", "agency_code", help="Agency code (required for agents and heads).")
+@click.option(
+    "--password-env",
+    default="HOTLINE_PASSWORD",
+    show_default=True,
+    help="Read the password from this environment variable when it is set.",
+)
+@with_appcontext
+def create_user_command(email, name, role, agency_code, password_env) -> None:
+    """Create a member of staff (asks for the password twice unless the variable is set)."""
+    from hotline.users import UserError, create_user
+
+    password = os.environ.get(password_env) or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(
+            email=email, name=name, role=role, agency_code=agency_code, password=password
+        )
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.role} {user.email}")
+
+
+@hotline_cli.command("create-api-key")
+@click.argument("name")
+@with_appcontext
+def create_api_key_command(name: str) -> None:
+    """Create an API key; it is printed once and stored only hashed."""
+    from hotline.models import ApiKey
+
+    key, raw = ApiKey.generate(name)
+    db.session.add(key)
+    db.session.commit()
+    click.echo(f"API key for {name} (shown once, keep it safe):")
+    click.echo(raw)
+
+
+@hotline_cli.command("demo")
+@click.option("--tickets", default=300, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when tickets already exist.")
+@with_appcontext
+def demo_command(tickets: int, if_empty: bool) -> None:
+    """Create demo users for each role and realistic demo tickets; print the logins."""
+    from hotline.demo import DEMO_PASSWORD, create_demo_data
+    from hotline.models import Ticket
+
+    if if_empty and db.session.execute(select(Ticket.id).limit(1)).first():
+        click.echo("demo data already present")
+        users = None
+    else:
+        users = create_demo_data(tickets)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    click.echo(f"\nHotline 1022 is at {base}/  (staff: {base}/login)")
+    click.echo(f"Demo logins (password: {DEMO_PASSWORD}):")
+    from hotline.demo import DEMO_USERS
+
+    for email, _name, role, agency in DEMO_USERS:
+        click.echo(f"  {role:12} {email}" + (f"  ({agency})" if agency else ""))
+    if users is not None:
+        click.echo(f"created {users} demo users and {tickets} tickets")
+
+
+@hotline_cli.command("enqueue-ping")
+@with_appcontext
+def enqueue_ping_command() -> None:
+    """Enqueue a trivial job and print its id (checks that a worker runs jobs)."""
+    from hotline.jobs import get_queue
+
+    job = get_queue("default").enqueue("workers.jobs.ping", "cli")
+    click.echo(job.id)

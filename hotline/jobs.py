@@ -1,0 +1,123 @@
+"""Background jobs: Redis, RQ queues, and enqueueing only after the database commit.
+
+`hotline` never imports `workers`: jobs are enqueued by dotted path, and a test resolves
+every path in `JOB_PATHS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, has_app_context
+from redis import Redis
+from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+# Every job the app enqueues, by dotted path (resolved by a test).
+JOB_PATHS = {
+    "route_ticket": "workers.jobs.route_ticket",
+    "send_outbox_message": "workers.jobs.send_outbox_message",
+    "recover_received": "workers.jobs.recover_received",
+    "sla_sweep": "workers.jobs.sla_sweep",
+    "send_digests": "workers.jobs.send_digests",
+    "flush_outbox": "workers.jobs.flush_outbox",
+    "fetch_recording": "workers.jobs.fetch_recording",
+    "ping": "workers.jobs.ping",
+}
+
+
+@dataclass
+class PendingJob:
+    """A job waiting for its transaction to commit."""
+
+    path: str
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    queue: str = "default"
+    job_id: str | None = None
+    retry: int = 3
+
+
+def redis_connection() -> Redis:
+    """Return the app's Redis client."""
+    return current_app.extensions["hotline_redis"]
+
+
+def get_queue(name: str = "default") -> Queue:
+    """Return the RQ queue NAME on the app's Redis."""
+    return Queue(name, connection=redis_connection())
+
+
+def enqueue_after_commit(
+    session: Session,
+    name: str,
+    *args: Any,
+    queue: str = "default",
+    job_id: str | None = None,
+    retry: int = 3,
+    **kwargs: Any,
+) -> None:
+    """Push job NAME once SESSION's transaction commits; forget it if it rolls back.
+
+    Args:
+        session: the SQLAlchemy session whose commit releases the job.
+        name: a key of JOB_PATHS.
+        *args: positional arguments of the job (ids and plain values).
+        queue: the RQ queue name.
+        job_id: a deterministic id, so a second push of the same work is a no-op.
+        retry: how many times RQ retries a failing job (with back-off).
+        **kwargs: keyword arguments of the job.
+    """
+    path = JOB_PATHS[name]
+    session.info.setdefault("pending_jobs", []).append(
+        PendingJob(path, args, kwargs, queue, job_id, retry)
+    )
+
+
+def push_job(job: PendingJob) -> bool:
+    """Enqueue JOB now; return False (and log) when Redis cannot be reached."""
+    try:
+        q = get_queue(job.queue)
+        if job.job_id:
+            existing = q.fetch_job(job.job_id)
+            if existing is not None and existing.get_status(refresh=False) in (
+                "queued",
+                "started",
+                "deferred",
+                "scheduled",
+            ):
+                return True
+        q.enqueue(
+            job.path,
+            args=job.args,
+            kwargs=job.kwargs,
+            job_id=job.job_id,
+            retry=Retry(max=job.retry, interval=[5, 30, 120]) if job.retry else None,
+            job_timeout=current_app.config.get("JOB_TIMEOUT", 300),
+            result_ttl=300,
+            failure_ttl=7 * 24 * 3600,
+        )
+        return True
+    except Exception as exc:  # Redis down: the row is stored; recovery jobs pick it up.
+        log.warning("could not enqueue %s: %s", job.path, type(exc).__name__)
+        return False
+
+
+@event.listens_for(Session, "after_commit")
+def _push_pending_jobs(session: Session) -> None:
+    jobs = session.info.pop("pending_jobs", None)
+    if not jobs or not has_app_context():
+        return
+    for job in jobs:
+        push_job(job)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_jobs(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("pending_jobs", None)

@@ -1,0 +1,205 @@
+"""The ticket aggregate: the ticket, its events, attachments and inbound messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.extensions import db
+from hotline.models.agency import Agency, Commune
+from hotline.models.category import Category
+from hotline.models.types import UTCDateTime
+from hotline.models.user import User
+from hotline.timeutil import utcnow
+
+CHANNELS = ("voice", "sms", "web", "api", "open311", "operator")
+STATUSES = (
+    "received",
+    "triage",
+    "assigned",
+    "acknowledged",
+    "waiting_citizen",
+    "transfer_requested",
+    "resolved",
+    "closed",
+)
+OPEN_STATUSES = STATUSES[:-1]
+# States in which an agency owns the ticket and its clocks matter.
+AGENCY_STATUSES = ("assigned", "acknowledged", "waiting_citizen", "transfer_requested")
+SLA_STATES = ("on_track", "at_risk", "breached", "met")
+CLOSE_REASONS = ("answered", "spam", "duplicate", "out_of_scope")
+
+_open_sql = "status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"
+
+
+class Ticket(db.Model):
+    """A citizen's report and everything the province does with it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # An agency's open tickets by deadline: the queue every agent works from.
+        Index(
+            "ix_tickets_agency_open_due",
+            "agency_id",
+            "resolve_due_at",
+            "id",
+            postgresql_where=text(_open_sql),
+            sqlite_where=text(_open_sql),
+        ),
+        # The SLA sweep reads only tickets whose next check is due.
+        Index(
+            "ix_tickets_next_sla_check",
+            "next_sla_check_at",
+            postgresql_where=text("next_sla_check_at IS NOT NULL"),
+            sqlite_where=text("next_sla_check_at IS NOT NULL"),
+        ),
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("communes.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    citizen_name: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(5), default="vi")
+
+    # SLA: one cycle per responsible agency; deadlines in working time.
+    sla_cycle: Mapped[int] = mapped_column(Integer, default=0)
+    sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledge_state: Mapped[str | None] = mapped_column(String(10))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_state: Mapped[str | None] = mapped_column(String(10))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_sla_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    public_answer: Mapped[str] = mapped_column(Text, default="")
+    answer_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The agency a transfer request proposes, if the agent named one.
+    transfer_to_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    # The state to return to when a supervisor refuses a transfer.
+    status_before_transfer: Mapped[str | None] = mapped_column(String(20))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    commune: Mapped[Commune | None] = relationship(lazy="joined")
+    agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id], lazy="joined")
+    transfer_to_agency: Mapped[Agency | None] = relationship(foreign_keys=[transfer_to_agency_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    duplicate_of: Mapped[Ticket | None] = relationship(remote_side=[id])
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", lazy="select"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="ticket", order_by="Attachment.id", lazy="select"
+    )
+
+    # Every UPDATE checks and bumps the version, so two writers cannot both win.
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the ticket still needs work."""
+        return self.status != "closed"
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.code} {self.status}>"
+
+
+class TicketEvent(db.Model):
+    """One append-only entry of a ticket's history."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who acted when no user did: "citizen", "system", "routing", "sla".
+    actor_label: Mapped[str] = mapped_column(String(30), default="system")
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Shown on the public tracking page (status changes, never internal notes).
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A photo, MMS medium or call recording kept with a ticket."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # photo | mms | recording
+    storage_key: Mapped[str | None] = mapped_column(String(255))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    size: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+
+
+class InboundMessage(db.Model):
+    """A webhook delivery, keyed by channel and provider id: the dedupe key of every webhook."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(120))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="report")
+    reply: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket | None] = relationship()

@@ -1,0 +1,185 @@
+"""SLA clocks on a ticket: deadlines set at assignment, paused, resumed, stopped.
+
+The working-time maths lives in `calendar` and `timers` (pure); this module reads the
+province's calendar and policies and writes the ticket's SLA fields (no commit).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.models import CalendarDay, SlaPolicy, Ticket, TicketEvent
+from hotline.province import province_json
+from hotline.province.files import working_day_minutes
+from hotline.sla.calendar import WorkingCalendar
+from hotline.sla.timers import TimerState, next_check_at, timer_state
+
+# SPEC §6 defaults, for a ticket whose category has no policy: (acknowledge, resolve)
+# in working hours, a working day being the calendar's office hours.
+DEFAULT_TARGETS_HOURS = {"urgent": (1, 4), "normal": (8, None), "complex": (8, None)}
+DEFAULT_RESOLVE_DAYS = {"normal": 3, "complex": 10}
+CALENDAR_TTL_SECONDS = 60
+DEFAULT_AT_RISK_RATIO = 0.75
+
+
+def get_calendar() -> WorkingCalendar:
+    """Return the province's working calendar: office hours from its file, days from the database.
+
+    Cached for a minute per process; admin changes call `invalidate_calendar`.
+    """
+    cache = current_app.extensions.setdefault("hotline_calendar", {})
+    entry = cache.get("calendar")
+    if entry and _time.monotonic() - entry[0] < CALENDAR_TTL_SECONDS:
+        return entry[1]
+    data = dict(province_json("calendar.json"))
+    rows = db.session.execute(select(CalendarDay)).scalars().all()
+    if rows:  # once loaded, the database (admin-edited) is the source of the days
+        data["days_off"] = [
+            {"date": r.day.isoformat(), "name": r.name} for r in rows if r.kind == "off"
+        ]
+        data["working_days"] = [
+            {"date": r.day.isoformat(), "name": r.name} for r in rows if r.kind == "work"
+        ]
+    calendar = WorkingCalendar.from_dict(data)
+    cache["calendar"] = (_time.monotonic(), calendar)
+    return calendar
+
+
+def invalidate_calendar() -> None:
+    """Forget the cached calendar (after an admin edits calendar days)."""
+    current_app.extensions.setdefault("hotline_calendar", {}).pop("calendar", None)
+
+
+def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:
+    """Return (acknowledge target, resolve target, at-risk ratio) for the category and priority."""
+    policy = None
+    if ticket.category_id is not None:
+        policy = db.session.execute(
+            select(SlaPolicy).filter_by(category_id=ticket.category_id, priority=ticket.priority)
+        ).scalar_one_or_none()
+    if policy is not None:
+        return (
+            timedelta(minutes=policy.acknowledge_minutes),
+            timedelta(minutes=policy.resolve_minutes),
+            policy.at_risk_ratio,
+        )
+    ack_h, res_h = DEFAULT_TARGETS_HOURS[ticket.priority]
+    if res_h is None:
+        day = working_day_minutes(province_json("calendar.json"))
+        resolve = timedelta(minutes=day * DEFAULT_RESOLVE_DAYS[ticket.priority])
+    else:
+        resolve = timedelta(hours=res_h)
+    return timedelta(hours=ack_h), resolve, DEFAULT_AT_RISK_RATIO
+
+
+def refresh_next_check(
+    ticket: Ticket, now: datetime, calendar: WorkingCalendar | None = None
+) -> None:
+    """Set when the sweep must look at TICKET next: the earliest change of a running timer."""
+    calendar = calendar or get_calendar()
+    _, _, ratio = targets_for(ticket)
+    candidates = []
+    if ticket.status == "waiting_citizen":
+        ticket.next_sla_check_at = None
+        return
+    if ticket.acknowledge_due_at and ticket.acknowledged_at is None and ticket.sla_started_at:
+        nxt = next_check_at(calendar, ticket.sla_started_at, ticket.acknowledge_due_at, now, ratio)
+        if nxt is not None:
+            candidates.append(nxt)
+        elif ticket.acknowledge_state != TimerState.BREACHED:
+            candidates.append(now)
+    if ticket.resolve_due_at and ticket.resolved_at is None and ticket.resolve_started_at:
+        nxt = next_check_at(calendar, ticket.resolve_started_at, ticket.resolve_due_at, now, ratio)
+        if nxt is not None:
+            candidates.append(nxt)
+        elif ticket.resolve_state != TimerState.BREACHED:
+            candidates.append(now)
+    ticket.next_sla_check_at = min(candidates) if candidates else None
+
+
+def start_cycle(ticket: Ticket, now: datetime) -> None:
+    """Start both timers for the ticket's (new) agency."""
+    calendar = get_calendar()
+    ack, resolve, _ = targets_for(ticket)
+    ticket.sla_cycle = (ticket.sla_cycle or 0) + 1
+    ticket.sla_started_at = now
+    ticket.acknowledge_due_at = calendar.add_working_time(now, ack)
+    ticket.acknowledge_state = TimerState.ON_TRACK.value
+    ticket.acknowledged_at = None
+    ticket.resolve_started_at = now
+    ticket.resolve_due_at = calendar.add_working_time(now, resolve)
+    ticket.resolve_state = TimerState.ON_TRACK.value
+    ticket.resolved_at = None
+    refresh_next_check(ticket, now, calendar)
+
+
+def on_acknowledged(ticket: Ticket, now: datetime) -> None:
+    """Stop the first-response timer."""
+    ticket.acknowledged_at = now
+    if ticket.acknowledge_due_at and ticket.sla_started_at:
+        ticket.acknowledge_state = timer_state(
+            get_calendar(), ticket.sla_started_at, ticket.acknowledge_due_at, now, stopped_at=now
+        ).value
+    refresh_next_check(ticket, now)
+
+
+def pause(ticket: Ticket, now: datetime) -> None:
+    """The ticket waits for the citizen: the sweep leaves it alone until it resumes."""
+    ticket.next_sla_check_at = None
+
+
+def resume(ticket: Ticket, now: datetime) -> None:
+    """Move the resolve deadline by the working time spent waiting for the citizen.
+
+    The pause is read from the events: it began at the latest entry into `waiting_citizen`.
+    """
+    paused_since = db.session.execute(
+        select(TicketEvent.created_at)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.to_status == "waiting_citizen")
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    calendar = get_calendar()
+    if paused_since is not None and ticket.resolve_due_at is not None:
+        paused = calendar.working_time_between(paused_since, now)
+        if paused > timedelta(0):
+            ticket.resolve_due_at = calendar.add_working_time(ticket.resolve_due_at, paused)
+            ticket.resolve_state = TimerState.ON_TRACK.value
+    refresh_next_check(ticket, now, calendar)
+    if ticket.resolve_due_at and ticket.resolve_started_at:
+        ticket.resolve_state = timer_state(
+            calendar, ticket.resolve_started_at, ticket.resolve_due_at, now
+        ).value
+
+
+def on_resolved(ticket: Ticket, now: datetime) -> None:
+    """Stop the resolve timer."""
+    ticket.resolved_at = now
+    if ticket.resolve_due_at and ticket.resolve_started_at:
+        ticket.resolve_state = timer_state(
+            get_calendar(), ticket.resolve_started_at, ticket.resolve_due_at, now, stopped_at=now
+        ).value
+    ticket.next_sla_check_at = None
+
+
+def stop(ticket: Ticket, now: datetime) -> None:
+    """The ticket leaves the agency's hands without an answer (rejected, merged)."""
+    ticket.next_sla_check_at = None
+
+
+def on_reopened(ticket: Ticket, now: datetime) -> None:
+    """A new resolve deadline from now, with the full resolve target."""
+    calendar = get_calendar()
+    _, resolve, _ = targets_for(ticket)
+    ticket.resolve_started_at = now
+    ticket.resolve_due_at = calendar.add_working_time(now, resolve)
+    ticket.resolve_state = TimerState.ON_TRACK.value
+    ticket.resolved_at = None
+    if ticket.acknowledged_at is None:
+        ticket.acknowledged_at = now
+    refresh_next_check(ticket, now, calendar)

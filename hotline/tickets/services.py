@@ -1,0 +1,696 @@
+"""The ticket lifecycle: one function per transition, each writing its event and committing once.
+
+Services take ids and plain values, never read `flask.request`, and raise the errors of
+`hotline.tickets.errors`, which views map to HTTP answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from hotline.extensions import db
+from hotline.jobs import enqueue_after_commit
+from hotline.models import (
+    CHANNELS,
+    CLOSE_REASONS,
+    OPEN_STATUSES,
+    PRIORITIES,
+    Agency,
+    Category,
+    Commune,
+    InboundMessage,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from hotline.sla import cycle as sla
+from hotline.tickets.codes import new_code
+from hotline.tickets.errors import (
+    ConflictError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+)
+from hotline.tickets.permissions import can_act
+from hotline.timeutil import utcnow
+
+# The state machine of SPEC §3: action -> (states it may start from, state it leads to).
+# None as the target means "stays where it is" or "decided by the function".
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "triage": (frozenset({"received"}), "triage"),
+    "assign": (frozenset({"received", "triage"}), "assigned"),
+    "acknowledge": (frozenset({"assigned"}), "acknowledged"),
+    "ask_citizen": (frozenset({"acknowledged"}), "waiting_citizen"),
+    "citizen_replied": (frozenset({"waiting_citizen"}), "acknowledged"),
+    "request_transfer": (frozenset({"assigned", "acknowledged"}), "transfer_requested"),
+    "approve_transfer": (frozenset({"transfer_requested"}), "assigned"),
+    "refuse_transfer": (frozenset({"transfer_requested"}), None),
+    "resolve": (frozenset({"assigned", "acknowledged"}), "resolved"),
+    "close": (frozenset({"resolved"}), "closed"),
+    "reject": (frozenset(OPEN_STATUSES), "closed"),
+    "reopen": (frozenset({"resolved", "closed"}), "acknowledged"),
+    "merge": (frozenset(OPEN_STATUSES), "closed"),
+}
+ROUTING_JOB_QUEUE = "high"
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """The webhook delivery a ticket comes from: stored with the ticket, the dedupe key."""
+
+    channel: str
+    provider_id: str
+    kind: str = "report"
+    reply: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _actor_name(user: User | None) -> str | None:
+    return user.name if user else None
+
+
+def _load(ticket_id: int) -> Ticket:
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+def _check(
+    ticket: Ticket, action: str, actor: User | None, expected_version: int | None
+) -> str | None:
+    """Check permission, version and state for ACTION; return the target state."""
+    if not can_act(actor, action, ticket):
+        raise PermissionDenied(f"not allowed to {action} ticket {ticket.code}")
+    if expected_version is not None and ticket.version != expected_version:
+        raise ConflictError(ticket.code, _actor_name(ticket.updated_by), ticket.updated_at)
+    allowed, target = TRANSITIONS[action]
+    if ticket.status not in allowed:
+        raise InvalidTransition(action, ticket.status)
+    return target
+
+
+def add_event(
+    ticket: Ticket,
+    kind: str,
+    actor: User | None,
+    *,
+    actor_label: str = "system",
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = False,
+    now: datetime | None = None,
+) -> TicketEvent:
+    """Append an event to TICKET's history (no commit)."""
+    event = TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        actor_label="staff" if actor else actor_label,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data or {},
+        public=public,
+        created_at=now or utcnow(),
+    )
+    db.session.add(event)
+    return event
+
+
+def _transition(
+    ticket: Ticket,
+    target: str,
+    actor: User | None,
+    kind: str,
+    now: datetime,
+    *,
+    actor_label: str = "system",
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    public: bool = True,
+) -> None:
+    previous = ticket.status
+    ticket.status = target
+    ticket.updated_at = now
+    ticket.updated_by_id = actor.id if actor else None
+    add_event(
+        ticket,
+        kind,
+        actor,
+        actor_label=actor_label,
+        from_status=previous,
+        to_status=target,
+        note=note,
+        data=data,
+        public=public,
+        now=now,
+    )
+
+
+def commit_ticket(ticket: Ticket) -> Ticket:
+    """Commit the session; a concurrent change to TICKET becomes a ConflictError."""
+    code = ticket.code
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.execute(select(Ticket).filter_by(code=code)).scalar_one()
+        db.session.refresh(fresh)
+        raise ConflictError(code, _actor_name(fresh.updated_by), fresh.updated_at) from None
+    return ticket
+
+
+def _required_text(value: str | None, field_name: str, max_len: int = 4000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(field_name, "is required")
+    if len(text) > max_len:
+        raise InvalidInput(field_name, f"is longer than {max_len} characters")
+    return text
+
+
+# --- creation ---------------------------------------------------------------------------
+
+
+def _fresh_code(now: datetime) -> str:
+    for _ in range(20):
+        code = new_code(now)
+        if not db.session.execute(select(exists().where(Ticket.code == code))).scalar():
+            return code
+    raise RuntimeError("could not find a free ticket code")  # 20 collisions: not by chance
+
+
+def find_inbound(channel: str, provider_id: str) -> InboundMessage | None:
+    """Return the stored delivery CHANNEL/PROVIDER_ID, if it was seen before."""
+    return db.session.execute(
+        select(InboundMessage).filter_by(channel=channel, provider_id=provider_id)
+    ).scalar_one_or_none()
+
+
+def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> InboundMessage:
+    """Store a delivery that creates no ticket (a TRA lookup, an empty SMS) and commit.
+
+    A replay of a known delivery returns the stored one.
+    """
+    existing = find_inbound(inbound.channel, inbound.provider_id)
+    if existing is not None:
+        return existing
+    row = InboundMessage(
+        channel=inbound.channel,
+        provider_id=inbound.provider_id,
+        kind=inbound.kind,
+        reply=inbound.reply,
+        data=inbound.data,
+        ticket=ticket,
+    )
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_inbound(inbound.channel, inbound.provider_id)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def open_ticket(
+    *,
+    channel: str,
+    description: str,
+    actor: User | None = None,
+    category_code: str | None = None,
+    commune_id: int | None = None,
+    priority: str = "normal",
+    address: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    citizen_name: str = "",
+    phone: str | None = None,
+    email: str | None = None,
+    contact_consent: bool = False,
+    locale: str = "vi",
+    inbound: InboundRecord | None = None,
+    now: datetime | None = None,
+    route: bool = True,
+) -> tuple[Ticket, bool]:
+    """Store a new ticket in state `received` and enqueue its routing after the commit.
+
+    Args:
+        channel: voice, sms, web, api, open311 or operator.
+        description: the citizen's words (required).
+        actor: the operator who typed it in, or None for a citizen channel.
+        category_code: the field the citizen chose, if any.
+        commune_id: the commune chosen, if any.
+        inbound: the webhook delivery it comes from, stored in the same transaction;
+            a replay of a known delivery returns the ticket it created.
+        route: enqueue routing (tests of the lifecycle switch it off).
+
+    Returns:
+        (ticket, created): created is False when INBOUND was a replay.
+    """
+    if inbound is not None:
+        seen = find_inbound(inbound.channel, inbound.provider_id)
+        if seen is not None and seen.ticket is not None:
+            return seen.ticket, False
+    if channel not in CHANNELS:
+        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+    if channel == "operator" and (actor is None or actor.role not in ("operator", "supervisor")):
+        raise PermissionDenied("only the 1022 centre creates tickets on a caller's behalf")
+    if priority not in PRIORITIES:
+        raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
+    description = _required_text(description, "description")
+    category = None
+    if category_code:
+        category = db.session.execute(
+            select(Category).filter_by(code=category_code, active=True)
+        ).scalar_one_or_none()
+        if category is None:
+            raise InvalidInput("category", f"unknown category {category_code!r}")
+    if commune_id is not None and db.session.get(Commune, commune_id) is None:
+        raise InvalidInput("commune", f"unknown commune {commune_id}")
+    now = now or utcnow()
+    ticket = Ticket(
+        code=_fresh_code(now),
+        channel=channel,
+        status="received",
+        priority=priority,
+        category_id=category.id if category else None,
+        commune_id=commune_id,
+        address=(address or "").strip()[:500],
+        latitude=latitude,
+        longitude=longitude,
+        description=description,
+        citizen_name=(citizen_name or "").strip()[:255],
+        phone=phone or None,
+        email=email or None,
+        contact_consent=contact_consent,
+        locale=locale,
+        created_at=now,
+        updated_at=now,
+        updated_by_id=actor.id if actor else None,
+    )
+    db.session.add(ticket)
+    add_event(
+        ticket,
+        "created",
+        actor,
+        actor_label="citizen",
+        to_status="received",
+        data={"channel": channel},
+        public=True,
+        now=now,
+    )
+    if inbound is not None:
+        db.session.add(
+            InboundMessage(
+                channel=inbound.channel,
+                provider_id=inbound.provider_id,
+                kind=inbound.kind,
+                reply=inbound.reply,
+                data=inbound.data,
+                ticket=ticket,
+                received_at=now,
+            )
+        )
+    if route:
+        db.session.flush()
+        enqueue_after_commit(
+            db.session,
+            "route_ticket",
+            ticket.id,
+            queue=ROUTING_JOB_QUEUE,
+            job_id=f"route-{ticket.id}",
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if inbound is not None:
+            seen = find_inbound(inbound.channel, inbound.provider_id)
+            if seen is not None and seen.ticket is not None:
+                return seen.ticket, False  # the same delivery raced us and won
+        raise
+    return ticket, True
+
+
+# --- routing ----------------------------------------------------------------------------
+
+
+def send_to_triage(
+    ticket_id: int, *, actor: User | None = None, reason: str = "", now: datetime | None = None
+) -> Ticket:
+    """Routing could not decide: the ticket waits for an operator."""
+    ticket = _load(ticket_id)
+    _check(ticket, "triage", actor, None)
+    now = now or utcnow()
+    _transition(
+        ticket, "triage", actor, "triage", now, actor_label="routing", note=reason, public=False
+    )
+    return commit_ticket(ticket)
+
+
+def assign(
+    ticket_id: int,
+    agency_id: int,
+    *,
+    actor: User | None = None,
+    category_id: int | None = None,
+    commune_id: int | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Give the ticket to AGENCY_ID (by routing or by an operator) and start its SLA cycle."""
+    ticket = _load(ticket_id)
+    _check(ticket, "assign", actor, expected_version)
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or not agency.active:
+        raise InvalidInput("agency", f"unknown agency {agency_id}")
+    if category_id is not None:
+        if db.session.get(Category, category_id) is None:
+            raise InvalidInput("category", f"unknown category {category_id}")
+        ticket.category_id = category_id
+    if commune_id is not None:
+        if db.session.get(Commune, commune_id) is None:
+            raise InvalidInput("commune", f"unknown commune {commune_id}")
+        ticket.commune_id = commune_id
+    now = now or utcnow()
+    ticket.agency_id = agency.id
+    db.session.flush()
+    db.session.refresh(ticket, ["category", "agency", "commune"])
+    sla.start_cycle(ticket, now)
+    _transition(
+        ticket,
+        "assigned",
+        actor,
+        "assigned",
+        now,
+        actor_label="routing",
+        note=reason,
+        data={**(data or {}), "agency": agency.code},
+    )
+    return commit_ticket(ticket)
+
+
+# --- agency work ------------------------------------------------------------------------
+
+
+def acknowledge(
+    ticket_id: int,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The agency accepts the ticket: the first-response timer stops."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "acknowledge", actor, expected_version)
+    now = now or utcnow()
+    sla.on_acknowledged(ticket, now)
+    _transition(ticket, target, actor, "acknowledged", now)
+    return commit_ticket(ticket)
+
+
+def add_note(
+    ticket_id: int,
+    note: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Add an internal note (never shown to the public)."""
+    ticket = _load(ticket_id)
+    if not can_act(actor, "note", ticket):
+        raise PermissionDenied(f"not allowed to add a note to ticket {ticket.code}")
+    if expected_version is not None and ticket.version != expected_version:
+        raise ConflictError(ticket.code, _actor_name(ticket.updated_by), ticket.updated_at)
+    note = _required_text(note, "note")
+    now = now or utcnow()
+    add_event(ticket, "note", actor, note=note, now=now)
+    ticket.updated_at = now
+    ticket.updated_by_id = actor.id if actor else None
+    return commit_ticket(ticket)
+
+
+def ask_citizen(
+    ticket_id: int,
+    question: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Ask the citizen for more information; the resolve clock pauses."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "ask_citizen", actor, expected_version)
+    question = _required_text(question, "question", 1000)
+    if not ticket.phone and not ticket.email:
+        raise InvalidInput("question", "the citizen left no phone number or email to ask")
+    now = now or utcnow()
+    sla.pause(ticket, now)
+    _transition(
+        ticket, target, actor, "asked_citizen", now, note=question, data={"question": question}
+    )
+    return commit_ticket(ticket)
+
+
+def citizen_replied(
+    ticket_id: int,
+    reply: str,
+    *,
+    actor: User | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The citizen answered: work resumes and the deadline moves by the paused working time."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "citizen_replied", actor, expected_version)
+    now = now or utcnow()
+    _transition(
+        ticket,
+        target,
+        actor,
+        "citizen_replied",
+        now,
+        actor_label="citizen",
+        note=(reply or "").strip(),
+    )
+    db.session.flush()
+    sla.resume(ticket, now)
+    return commit_ticket(ticket)
+
+
+def request_transfer(
+    ticket_id: int,
+    reason: str,
+    *,
+    actor: User | None,
+    to_agency_id: int | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The agency says the ticket is not theirs ("không thuộc thẩm quyền")."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "request_transfer", actor, expected_version)
+    reason = _required_text(reason, "reason", 2000)
+    if to_agency_id is not None:
+        if db.session.get(Agency, to_agency_id) is None:
+            raise InvalidInput("agency", f"unknown agency {to_agency_id}")
+        if to_agency_id == ticket.agency_id:
+            raise InvalidInput("agency", "the ticket already belongs to that agency")
+    now = now or utcnow()
+    ticket.status_before_transfer = ticket.status
+    ticket.transfer_to_agency_id = to_agency_id
+    _transition(ticket, target, actor, "transfer_requested", now, note=reason, public=False)
+    return commit_ticket(ticket)
+
+
+def approve_transfer(
+    ticket_id: int,
+    agency_id: int,
+    *,
+    actor: User | None,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A supervisor moves the ticket to AGENCY_ID; a new SLA cycle starts for that agency."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "approve_transfer", actor, expected_version)
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or not agency.active:
+        raise InvalidInput("agency", f"unknown agency {agency_id}")
+    if agency.id == ticket.agency_id:
+        raise InvalidInput(
+            "agency", "choose another agency than the one that asked for the transfer"
+        )
+    now = now or utcnow()
+    previous = ticket.agency.code if ticket.agency else None
+    ticket.agency_id = agency.id
+    ticket.transfer_to_agency_id = None
+    ticket.status_before_transfer = None
+    db.session.flush()
+    db.session.refresh(ticket, ["agency"])
+    sla.start_cycle(ticket, now)
+    _transition(
+        ticket,
+        target,
+        actor,
+        "transfer_approved",
+        now,
+        note=note,
+        data={"from": previous, "to": agency.code},
+    )
+    return commit_ticket(ticket)
+
+
+def refuse_transfer(
+    ticket_id: int,
+    reason: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A supervisor sends the ticket back to its agency; the clock is unchanged."""
+    ticket = _load(ticket_id)
+    _check(ticket, "refuse_transfer", actor, expected_version)
+    reason = _required_text(reason, "reason", 2000)
+    now = now or utcnow()
+    target = ticket.status_before_transfer or "assigned"
+    ticket.status_before_transfer = None
+    ticket.transfer_to_agency_id = None
+    _transition(ticket, target, actor, "transfer_refused", now, note=reason, public=False)
+    return commit_ticket(ticket)
+
+
+def resolve(
+    ticket_id: int,
+    answer: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The agency submits its answer; it waits for a supervisor's review."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "resolve", actor, expected_version)
+    answer = _required_text(answer, "answer", 8000)
+    now = now or utcnow()
+    if ticket.acknowledged_at is None:
+        sla.on_acknowledged(ticket, now)
+    sla.on_resolved(ticket, now)
+    ticket.public_answer = answer
+    _transition(ticket, target, actor, "resolved", now)
+    return commit_ticket(ticket)
+
+
+# --- supervision ------------------------------------------------------------------------
+
+
+def close(
+    ticket_id: int,
+    *,
+    actor: User | None,
+    publish: bool = False,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A supervisor accepts the answer, optionally publishing it on /answers."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "close", actor, expected_version)
+    now = now or utcnow()
+    ticket.close_reason = "answered"
+    ticket.closed_at = now
+    ticket.answer_published = bool(publish)
+    _transition(ticket, target, actor, "closed", now, note=note, data={"published": bool(publish)})
+    return commit_ticket(ticket)
+
+
+def reject(
+    ticket_id: int,
+    reason: str,
+    note: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A supervisor closes the ticket as spam, duplicate or out of scope, saying why."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "reject", actor, expected_version)
+    if reason not in CLOSE_REASONS or reason == "answered":
+        raise InvalidInput("reason", "must be spam, duplicate or out_of_scope")
+    note = _required_text(note, "note", 2000)
+    now = now or utcnow()
+    sla.stop(ticket, now)
+    ticket.close_reason = reason
+    ticket.closed_at = now
+    _transition(ticket, target, actor, "rejected", now, note=note, data={"reason": reason})
+    return commit_ticket(ticket)
+
+
+def reopen(
+    ticket_id: int,
+    reason: str,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A supervisor finds the answer insufficient: back to the agency, new resolve deadline."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "reopen", actor, expected_version)
+    if ticket.agency_id is None:
+        raise InvalidTransition("reopen", f"{ticket.status} without an agency")
+    reason = _required_text(reason, "reason", 2000)
+    now = now or utcnow()
+    ticket.close_reason = None
+    ticket.closed_at = None
+    ticket.answer_published = False
+    sla.on_reopened(ticket, now)
+    _transition(ticket, target, actor, "reopened", now, note=reason)
+    return commit_ticket(ticket)
+
+
+def merge_duplicate(
+    ticket_id: int,
+    original_id: int,
+    *,
+    actor: User | None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Close TICKET_ID as a duplicate of ORIGINAL_ID, linking the two."""
+    ticket = _load(ticket_id)
+    target = _check(ticket, "merge", actor, expected_version)
+    original = _load(original_id)
+    if original.id == ticket.id:
+        raise InvalidInput("original", "a ticket cannot duplicate itself")
+    if original.duplicate_of_id is not None:
+        raise InvalidInput("original", f"ticket {original.code} is itself a duplicate")
+    now = now or utcnow()
+    sla.stop(ticket, now)
+    ticket.duplicate_of_id = original.id
+    ticket.close_reason = "duplicate"
+    ticket.closed_at = now
+    _transition(
+        ticket, target, actor, "merged", now, note=original.code, data={"original": original.code}
+    )
+    add_event(original, "duplicate_linked", actor, data={"duplicate": ticket.code}, now=now)
+    return commit_ticket(ticket)

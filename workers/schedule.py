@@ -1,0 +1,24 @@
+"""The periodic jobs, declared as data; `workers/cron_config.py` registers them with `rq cron`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job that RQ's cron scheduler enqueues on an interval (seconds) or a cron string."""
+
+    name: str
+    func: str
+    queue: str = "default"
+    interval: int | None = None
+    cron: str | None = None
+    timeout: int = 300
+
+
+# Cron strings are read in the scheduler's local time; the Procfile runs it with
+# TZ=Asia/Ho_Chi_Minh so "0 7 * * *" is 07:00 in the province.
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob("heartbeat", "workers.jobs.ping", queue="low", interval=60),
+)
