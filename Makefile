@@ -5,23 +5,30 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: run test install install-dev lint format migration bench-intake bench-worker clean
+.PHONY: run test install install-dev translations lint format migration bench-intake bench-worker clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
+$(STAMP): $(PY) requirements.txt requirements-dev.txt package.json
 	$(PIP) install --quiet -r requirements-dev.txt
+	$(PY) scripts/install_assets.py
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install install-dev: $(STAMP)
+	$(MAKE) --no-print-directory translations
 
-run: $(STAMP)
+# Compiled message catalogs are build output (git-ignored).
+translations: $(STAMP)
+	@if ls hotline/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(VENV)/bin/pybabel compile -q -d hotline/translations; fi
+
+run: install
 	$(PY) scripts/launch.py
 
-test: $(STAMP)
+test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

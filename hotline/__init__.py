@@ -48,6 +48,9 @@ def create_app(config: Any = None) -> Flask:
         )
 
     _init_extensions(app)
+    from hotline.templating import init_templating
+
+    init_templating(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
