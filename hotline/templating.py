@@ -17,7 +17,7 @@ def init_templating(app: Flask) -> None:
         return {
             "current_locale": lambda: str(get_locale() or "vi"),
             "province_name": lambda: province_json("province.json").get("name", ""),
-            "url_map_endpoints": lambda: {r.endpoint for r in current_app.url_map.iter_rules()},
+            "has_endpoint": lambda name: name in current_app.view_functions,
         }
 
     @app.template_filter("localtime")
