@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ JOB_PATHS = {
     "sla_sweep": "workers.jobs.sla_sweep",
     "send_digests": "workers.jobs.send_digests",
     "flush_outbox": "workers.jobs.flush_outbox",
-    "fetch_recording": "workers.jobs.fetch_recording",
     "ping": "workers.jobs.ping",
 }
 
@@ -74,6 +73,11 @@ def enqueue_after_commit(
         **kwargs: keyword arguments of the job.
     """
     path = JOB_PATHS[name]
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        # Begin the transaction now, so a rollback before any SQL still discards the job.
+        session.connection()
     session.info.setdefault("pending_jobs", []).append(
         PendingJob(path, args, kwargs, queue, job_id, retry)
     )

@@ -37,7 +37,8 @@ def get_calendar() -> WorkingCalendar:
     if entry and _time.monotonic() - entry[0] < CALENDAR_TTL_SECONDS:
         return entry[1]
     data = dict(province_json("calendar.json"))
-    rows = db.session.execute(select(CalendarDay)).scalars().all()
+    with db.session.no_autoflush:
+        rows = db.session.execute(select(CalendarDay)).scalars().all()
     if rows:  # once loaded, the database (admin-edited) is the source of the days
         data["days_off"] = [
             {"date": r.day.isoformat(), "name": r.name} for r in rows if r.kind == "off"
@@ -59,9 +60,13 @@ def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:
     """Return (acknowledge target, resolve target, at-risk ratio) for the category and priority."""
     policy = None
     if ticket.category_id is not None:
-        policy = db.session.execute(
-            select(SlaPolicy).filter_by(category_id=ticket.category_id, priority=ticket.priority)
-        ).scalar_one_or_none()
+        # no_autoflush: reading the policy must not flush (and version-bump) the ticket midway.
+        with db.session.no_autoflush:
+            policy = db.session.execute(
+                select(SlaPolicy).filter_by(
+                    category_id=ticket.category_id, priority=ticket.priority
+                )
+            ).scalar_one_or_none()
     if policy is not None:
         return (
             timedelta(minutes=policy.acknowledge_minutes),
@@ -138,12 +143,13 @@ def resume(ticket: Ticket, now: datetime) -> None:
 
     The pause is read from the events: it began at the latest entry into `waiting_citizen`.
     """
-    paused_since = db.session.execute(
-        select(TicketEvent.created_at)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.to_status == "waiting_citizen")
-        .order_by(TicketEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    with db.session.no_autoflush:
+        paused_since = db.session.execute(
+            select(TicketEvent.created_at)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.to_status == "waiting_citizen")
+            .order_by(TicketEvent.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
     calendar = get_calendar()
     if paused_since is not None and ticket.resolve_due_at is not None:
         paused = calendar.working_time_between(paused_since, now)

@@ -6,6 +6,7 @@ Services take ids and plain values, never read `flask.request`, and raise the er
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from hotline.models import (
     OPEN_STATUSES,
     PRIORITIES,
     Agency,
+    Attachment,
     Category,
     Commune,
     InboundMessage,
@@ -29,6 +31,8 @@ from hotline.models import (
     TicketEvent,
     User,
 )
+from hotline.notifications import messages as notify
+from hotline.notifications.links import new_rating_token
 from hotline.sla import cycle as sla
 from hotline.tickets.codes import new_code
 from hotline.tickets.errors import (
@@ -72,6 +76,31 @@ class InboundRecord:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file kept with a ticket: stored by us (storage_key) or at the provider (source_url)."""
+
+    kind: str  # photo | mms | recording
+    storage_key: str | None = None
+    source_url: str | None = None
+    content_type: str = ""
+    size: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _attachment_row(ticket: Ticket, item: NewAttachment, now: datetime) -> Attachment:
+    return Attachment(
+        ticket=ticket,
+        kind=item.kind,
+        storage_key=item.storage_key,
+        source_url=item.source_url,
+        content_type=item.content_type,
+        size=item.size,
+        data=item.data,
+        created_at=now,
+    )
+
+
 def _actor_name(user: User | None) -> str | None:
     return user.name if user else None
 
@@ -86,14 +115,14 @@ def _load(ticket_id: int) -> Ticket:
 def _check(
     ticket: Ticket, action: str, actor: User | None, expected_version: int | None
 ) -> str | None:
-    """Check permission, version and state for ACTION; return the target state."""
-    if not can_act(actor, action, ticket):
-        raise PermissionDenied(f"not allowed to {action} ticket {ticket.code}")
+    """Check version, state and permission for ACTION; return the target state."""
     if expected_version is not None and ticket.version != expected_version:
         raise ConflictError(ticket.code, _actor_name(ticket.updated_by), ticket.updated_at)
     allowed, target = TRANSITIONS[action]
     if ticket.status not in allowed:
         raise InvalidTransition(action, ticket.status)
+    if not can_act(actor, action, ticket):
+        raise PermissionDenied(f"not allowed to {action} ticket {ticket.code}")
     return target
 
 
@@ -242,6 +271,7 @@ def open_ticket(
     contact_consent: bool = False,
     locale: str = "vi",
     inbound: InboundRecord | None = None,
+    attachments: Sequence[NewAttachment] = (),
     now: datetime | None = None,
     route: bool = True,
 ) -> tuple[Ticket, bool]:
@@ -255,6 +285,8 @@ def open_ticket(
         commune_id: the commune chosen, if any.
         inbound: the webhook delivery it comes from, stored in the same transaction;
             a replay of a known delivery returns the ticket it created.
+        attachments: photos, MMS media or recordings stored with the ticket in the
+            same transaction.
         route: enqueue routing (tests of the lifecycle switch it off).
 
     Returns:
@@ -324,6 +356,9 @@ def open_ticket(
                 received_at=now,
             )
         )
+    for item in attachments:
+        db.session.add(_attachment_row(ticket, item, now))
+    notify.receipt(ticket, now)
     if route:
         db.session.flush()
         enqueue_after_commit(
@@ -345,18 +380,74 @@ def open_ticket(
     return ticket, True
 
 
+def add_attachments(
+    ticket_id: int, attachments: Sequence[NewAttachment], *, now: datetime | None = None
+) -> int:
+    """Keep ATTACHMENTS with an existing ticket and commit; return how many were new.
+
+    A provider's file already kept (same source_url) is skipped, so a callback delivered
+    twice adds its file once.
+    """
+    ticket = _load(ticket_id)
+    known = set(
+        db.session.execute(
+            select(Attachment.source_url).where(
+                Attachment.ticket_id == ticket.id, Attachment.source_url.is_not(None)
+            )
+        ).scalars()
+    )
+    now = now or utcnow()
+    added = 0
+    for item in attachments:
+        if item.source_url and item.source_url in known:
+            continue
+        db.session.add(_attachment_row(ticket, item, now))
+        known.add(item.source_url)
+        added += 1
+    if added:
+        db.session.commit()
+    return added
+
+
+def update_inbound(channel: str, provider_id: str, data: dict[str, Any]) -> bool:
+    """Merge DATA into a stored delivery's data (e.g. a call's final status) and commit.
+
+    Returns:
+        Whether the delivery was known.
+    """
+    row = find_inbound(channel, provider_id)
+    if row is None:
+        return False
+    row.data = {**(row.data or {}), **data}
+    db.session.commit()
+    return True
+
+
 # --- routing ----------------------------------------------------------------------------
 
 
 def send_to_triage(
-    ticket_id: int, *, actor: User | None = None, reason: str = "", now: datetime | None = None
+    ticket_id: int,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """Routing could not decide: the ticket waits for an operator."""
     ticket = _load(ticket_id)
     _check(ticket, "triage", actor, None)
     now = now or utcnow()
     _transition(
-        ticket, "triage", actor, "triage", now, actor_label="routing", note=reason, public=False
+        ticket,
+        "triage",
+        actor,
+        "triage",
+        now,
+        actor_label="routing",
+        note=reason,
+        data=data,
+        public=False,
     )
     return commit_ticket(ticket)
 
@@ -389,8 +480,6 @@ def assign(
         ticket.commune_id = commune_id
     now = now or utcnow()
     ticket.agency_id = agency.id
-    db.session.flush()
-    db.session.refresh(ticket, ["category", "agency", "commune"])
     sla.start_cycle(ticket, now)
     _transition(
         ticket,
@@ -402,6 +491,7 @@ def assign(
         note=reason,
         data={**(data or {}), "agency": agency.code},
     )
+    notify.new_ticket(ticket, now)
     return commit_ticket(ticket)
 
 
@@ -465,6 +555,7 @@ def ask_citizen(
     _transition(
         ticket, target, actor, "asked_citizen", now, note=question, data={"question": question}
     )
+    notify.ask_citizen(ticket, question, now)
     return commit_ticket(ticket)
 
 
@@ -489,7 +580,6 @@ def citizen_replied(
         actor_label="citizen",
         note=(reply or "").strip(),
     )
-    db.session.flush()
     sla.resume(ticket, now)
     return commit_ticket(ticket)
 
@@ -543,8 +633,6 @@ def approve_transfer(
     ticket.agency_id = agency.id
     ticket.transfer_to_agency_id = None
     ticket.status_before_transfer = None
-    db.session.flush()
-    db.session.refresh(ticket, ["agency"])
     sla.start_cycle(ticket, now)
     _transition(
         ticket,
@@ -555,6 +643,7 @@ def approve_transfer(
         note=note,
         data={"from": previous, "to": agency.code},
     )
+    notify.new_ticket(ticket, now)
     return commit_ticket(ticket)
 
 
@@ -618,7 +707,10 @@ def close(
     ticket.close_reason = "answered"
     ticket.closed_at = now
     ticket.answer_published = bool(publish)
+    # A one-time rating link: only its hash is kept, the token travels in the SMS.
+    rating_token, ticket.rating_token_hash = new_rating_token()
     _transition(ticket, target, actor, "closed", now, note=note, data={"published": bool(publish)})
+    notify.answer(ticket, rating_token, now)
     return commit_ticket(ticket)
 
 
@@ -642,6 +734,7 @@ def reject(
     ticket.close_reason = reason
     ticket.closed_at = now
     _transition(ticket, target, actor, "rejected", now, note=note, data={"reason": reason})
+    notify.closed(ticket, reason, now)
     return commit_ticket(ticket)
 
 
@@ -693,4 +786,5 @@ def merge_duplicate(
         ticket, target, actor, "merged", now, note=original.code, data={"original": original.code}
     )
     add_event(original, "duplicate_linked", actor, data={"duplicate": ticket.code}, now=now)
+    notify.merged(ticket, original, now)
     return commit_ticket(ticket)
