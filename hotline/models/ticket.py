@@ -13,8 +13,11 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,6 +27,7 @@ from hotline.models.agency import Agency, Commune
 from hotline.models.category import Category
 from hotline.models.types import UTCDateTime
 from hotline.models.user import User
+from hotline.text import fold
 from hotline.timeutil import utcnow
 
 CHANNELS = ("voice", "sms", "web", "api", "open311", "operator")
@@ -44,6 +48,7 @@ SLA_STATES = ("on_track", "at_risk", "breached", "met")
 CLOSE_REASONS = ("answered", "spam", "duplicate", "out_of_scope")
 
 _open_sql = "status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"
+_not_closed_sql = "status <> 'closed'"
 
 
 class Ticket(db.Model):
@@ -69,6 +74,41 @@ class Ticket(db.Model):
         ),
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_created", "created_at"),
+        # Staff queues: open tickets by nearest deadline, per agency and for everyone.
+        Index(
+            "ix_tickets_queue_agency_due",
+            "agency_id",
+            "due_at",
+            "id",
+            postgresql_where=text(_not_closed_sql),
+            sqlite_where=text(_not_closed_sql),
+        ),
+        Index(
+            "ix_tickets_queue_due",
+            "due_at",
+            "id",
+            postgresql_where=text(_not_closed_sql),
+            sqlite_where=text(_not_closed_sql),
+        ),
+        # Staff lists newest first (closed tickets, "all"), per agency.
+        Index("ix_tickets_agency_id_id", "agency_id", "id"),
+        # Dashboard: answers given in a period (on-time rate, time to resolve).
+        Index("ix_tickets_resolved_at", "resolved_at"),
+        # Search with or without diacritics: LIKE '%word%' on the folded text, by trigrams
+        # on PostgreSQL (the extension is created with the table, see below).
+        Index(
+            "ix_tickets_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        # Public answers, newest first.
+        Index(
+            "ix_tickets_published_closed",
+            "closed_at",
+            postgresql_where=text("answer_published"),
+            sqlite_where=text("answer_published = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,6 +154,13 @@ class Ticket(db.Model):
     rating_comment: Mapped[str] = mapped_column(Text, default="")
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rating_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    # Derived on every write (see `_derive_fields`): the folded text searched with or without
+    # diacritics, and the nearest running deadline that orders the staff queues.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Working minutes from the agency's assignment to its answer (dashboard medians).
+    resolve_working_minutes: Mapped[int | None] = mapped_column(Integer)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -203,3 +250,49 @@ class InboundMessage(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket | None] = relationship()
+
+
+SEARCHED_FIELDS = ("code", "address", "description", "public_answer")
+
+
+def ticket_search_text(*parts: str | None) -> str:
+    """Return the searchable form of a ticket's texts: folded, without diacritics."""
+    return fold(" ".join(p for p in parts if p))
+
+
+def nearest_deadline(ticket: Ticket) -> datetime | None:
+    """Return the earliest running deadline of TICKET, or None when no clock runs."""
+    if ticket.status not in AGENCY_STATUSES:
+        return None
+    if ticket.acknowledged_at is None and ticket.acknowledge_due_at is not None:
+        return ticket.acknowledge_due_at
+    return ticket.resolve_due_at
+
+
+def _derive_fields(ticket: Ticket, inserting: bool) -> None:
+    state = inspect(ticket)
+    if inserting or any(state.attrs[f].history.has_changes() for f in SEARCHED_FIELDS):
+        ticket.search_text = ticket_search_text(*(getattr(ticket, f) for f in SEARCHED_FIELDS))
+    ticket.due_at = nearest_deadline(ticket)
+
+
+@event.listens_for(Ticket, "before_insert")
+def _before_insert(mapper, connection, ticket: Ticket) -> None:
+    _derive_fields(ticket, inserting=True)
+
+
+@event.listens_for(Ticket, "before_update")
+def _before_update(mapper, connection, ticket: Ticket) -> None:
+    _derive_fields(ticket, inserting=False)
+
+
+@event.listens_for(Table, "before_create")
+def _create_trigram_extension(table: Table, connection, **kw) -> None:
+    """On PostgreSQL, make pg_trgm available before the tickets table and its search index.
+
+    A class-level listener, so it fires for `create_all` and for Alembic's `create_table`
+    alike. pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
+    """
+    if table.name != "tickets" or connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")

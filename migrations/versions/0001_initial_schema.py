@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 17:25:30.116979
+Create Date: 2026-11-26 17:30:34.171801
 
 """
 from alembic import op
@@ -185,6 +185,9 @@ def upgrade():
     sa.Column('rating_comment', sa.Text(), nullable=False),
     sa.Column('rated_at', hotline.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rating_token_hash', sa.String(length=64), nullable=True),
+    sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('due_at', hotline.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolve_working_minutes', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', hotline.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -200,10 +203,16 @@ def upgrade():
     sa.UniqueConstraint('rating_token_hash', name=op.f('uq_tickets_rating_token_hash'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_agency_id_id', ['agency_id', 'id'], unique=False)
         batch_op.create_index('ix_tickets_agency_open_due', ['agency_id', 'resolve_due_at', 'id'], unique=False, postgresql_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"), sqlite_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"))
         batch_op.create_index('ix_tickets_created', ['created_at'], unique=False)
         batch_op.create_index('ix_tickets_next_sla_check', ['next_sla_check_at'], unique=False, postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_tickets_phone'), ['phone'], unique=False)
+        batch_op.create_index('ix_tickets_published_closed', ['closed_at'], unique=False, postgresql_where=sa.text('answer_published'), sqlite_where=sa.text('answer_published = 1'))
+        batch_op.create_index('ix_tickets_queue_agency_due', ['agency_id', 'due_at', 'id'], unique=False, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.create_index('ix_tickets_queue_due', ['due_at', 'id'], unique=False, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
+        batch_op.create_index('ix_tickets_search_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
         batch_op.create_index('ix_tickets_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('attachments',
@@ -324,10 +333,16 @@ def downgrade():
     op.drop_table('attachments')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_created')
+        batch_op.drop_index('ix_tickets_search_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
+        batch_op.drop_index('ix_tickets_resolved_at')
+        batch_op.drop_index('ix_tickets_queue_due', postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_queue_agency_due', postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_published_closed', postgresql_where=sa.text('answer_published'), sqlite_where=sa.text('answer_published = 1'))
         batch_op.drop_index(batch_op.f('ix_tickets_phone'))
         batch_op.drop_index('ix_tickets_next_sla_check', postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_created')
         batch_op.drop_index('ix_tickets_agency_open_due', postgresql_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"), sqlite_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"))
+        batch_op.drop_index('ix_tickets_agency_id_id')
 
     op.drop_table('tickets')
     op.drop_table('sla_policies')
