@@ -1,9 +1,10 @@
 """The RQ worker: the app is built once per worker process, every job runs in its context.
 
-We use RQ's non-forking `SimpleWorker`: measured here (rq 3.0.0, 2 cores) a forking worker
-that does not preload ran ~2 trivial jobs/s, a preloading forking one ~25/s, `SimpleWorker`
-~130/s (see bench/worker_throughput.py). A job that crashes the process is not lost: RQ
-puts the jobs of a dead worker back through its abandoned-job handling.
+We use RQ's non-forking `SimpleWorker`, chosen by measurement (bench/worker_throughput.py,
+rq 3.0.0, 2 cores, trivial jobs): a forking worker building the app in each job ran ~18 jobs/s,
+a forking worker with the app preloaded before forking ~34/s, this worker ~320/s. The price
+of not forking is that a crashing job takes the worker process down with it: the process
+manager restarts it, and RQ's abandoned-job handling deals with the job it held.
 """
 
 from __future__ import annotations
