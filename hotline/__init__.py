@@ -95,6 +95,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
 
+    from hotline.intake import register_intake
+
+    register_intake(app)
+
 
 def _register_cli(app: Flask) -> None:
     from hotline.cli import hotline_cli

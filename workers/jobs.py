@@ -20,3 +20,10 @@ def route_ticket(ticket_id: int) -> str:
     from hotline.routing.services import route_ticket as route
 
     return route(ticket_id)
+
+
+def recover_received() -> int:
+    """Enqueue routing for tickets stored while Redis was down (still `received` after 1 min)."""
+    from hotline.intake.recovery import enqueue_stale_received
+
+    return enqueue_stale_received()

@@ -21,4 +21,6 @@ class PeriodicJob:
 # TZ=Asia/Ho_Chi_Minh so "0 7 * * *" is 07:00 in the province.
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("heartbeat", "workers.jobs.ping", queue="low", interval=60),
+    # Tickets stored while Redis was down wait for this (SPEC §4: nothing lost).
+    PeriodicJob("recover-received", "workers.jobs.recover_received", interval=60),
 )

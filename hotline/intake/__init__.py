@@ -1,0 +1,22 @@
+"""Intake: one module per channel (voice, SMS, gateway, web, API, Open311) and their helpers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_intake(app: Flask) -> None:
+    """Register the intake blueprints; machine-to-machine routes are exempt from CSRF.
+
+    Twilio routes are signed (`twilio_auth`), the gateway by HMAC, the APIs by key;
+    the public web forms keep CSRF.
+    """
+    from hotline.extensions import csrf
+    from hotline.intake import api, gateway, open311, sms, voice, web
+    from hotline.storage import init_storage
+
+    init_storage(app)
+    for blueprint in (voice.bp, sms.bp, gateway.bp, api.bp, open311.bp):
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_blueprint(web.bp)

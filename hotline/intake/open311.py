@@ -1,0 +1,400 @@
+"""Open311 GeoReport v2 at /open311/v2/: discovery, services, requests, tokens (JSON and XML).
+
+Mapping: categories are the services; the commune is a `singlevaluelist` attribute; our
+ticket code is the `service_request_id`; internal states become open/closed with the
+Vietnamese label in `status_notes`. The citizen's words and contact details are never
+published here (the spec lets a jurisdiction leave `description` empty).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.intake.api import key_from_header
+from hotline.intake.common import (
+    all_communes,
+    commune_by_code,
+    is_answered,
+    public_url,
+    status_label,
+)
+from hotline.intake.open311_format import render, render_errors, w3c_datetime
+from hotline.models import Category, Ticket
+from hotline.phones import normalize_phone
+from hotline.province import province_json
+from hotline.tickets.codes import clean_code, is_valid_code
+from hotline.tickets.errors import InvalidInput
+from hotline.tickets.services import InboundRecord, NewAttachment, find_inbound, open_ticket
+from hotline.timeutil import as_utc, utcnow
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+FORMATS = "any(json, xml)"
+CHANNEL = "open311"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+MAX_RANGE = timedelta(days=90)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Service definitions change only with a province data release.
+CHANGESET = "2025-07-01T00:00:00+07:00"
+
+
+class Open311Error(Exception):
+    """An error answered as the GeoReport error list."""
+
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+@bp.errorhandler(Open311Error)
+def _answer_error(exc: Open311Error):
+    fmt = (request.view_args or {}).get("fmt", "json")
+    return render_errors(fmt, exc.status, exc.description)
+
+
+def _check_jurisdiction() -> None:
+    given = (request.values.get("jurisdiction_id") or "").strip()
+    if not given:
+        return
+    accepted = {
+        province_json("province.json").get("code", ""),
+        urlparse(current_app.config["PUBLIC_BASE_URL"]).hostname or "",
+    }
+    if given not in accepted:
+        raise Open311Error(404, "jurisdiction_id not found")
+
+
+def _categories() -> list[Category]:
+    return list(
+        db.session.execute(select(Category).filter_by(active=True).order_by(Category.code))
+        .scalars()
+        .all()
+    )
+
+
+def _category(code: str) -> Category:
+    category = db.session.execute(
+        select(Category).filter_by(code=code, active=True)
+    ).scalar_one_or_none()
+    if category is None:
+        raise Open311Error(404, f"service_code {code} not found")
+    return category
+
+
+# --- discovery and services -------------------------------------------------------------
+
+
+@bp.get(f"/discovery.<{FORMATS}:fmt>")
+def discovery(fmt: str):
+    """Service discovery: where the GeoReport v2 endpoint is and what formats it speaks."""
+    return render(
+        fmt,
+        "discovery",
+        {
+            "changeset": CHANGESET,
+            "contact": province_json("province.json").get("hotline_name", "1022"),
+            "key_service": public_url("/api/v1/docs"),
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": public_url("/open311/v2"),
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
+
+
+@bp.get(f"/services.<{FORMATS}:fmt>")
+def services(fmt: str):
+    """The list of services: one per active category."""
+    _check_jurisdiction()
+    items = [
+        {
+            "service_code": c.code,
+            "service_name": c.name_vi,
+            "description": c.name_vi,
+            "metadata": True,
+            "type": "realtime",
+            "keywords": c.name_en,
+            "group": c.agency.name if c.agency else "",
+        }
+        for c in _categories()
+    ]
+    return render(fmt, "services", items)
+
+
+@bp.get(f"/services/<code>.<{FORMATS}:fmt>")
+def service_definition(code: str, fmt: str):
+    """A service's attributes: the commune, chosen from the province's list."""
+    _check_jurisdiction()
+    category = _category(code)
+    values = [{"key": c.code, "name": c.full_name} for c in all_communes()]
+    definition = {
+        "service_code": category.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": "commune",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": _("Mã xã, phường trong danh sách"),
+                "order": 1,
+                "description": _("Xã, phường nơi xảy ra sự việc"),
+                "values": values,
+            }
+        ],
+    }
+    return render(fmt, "service_definition", definition)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+def request_document(ticket: Ticket) -> dict:
+    """Return TICKET as a GeoReport service request (no personal data)."""
+    notes = status_label(ticket.status)
+    if is_answered(ticket) and ticket.answer_published:
+        notes = f"{notes}. {ticket.public_answer}"
+    return {
+        "service_request_id": ticket.code,
+        "status": "closed" if ticket.status == "closed" else "open",
+        "status_notes": notes,
+        "service_name": ticket.category.name_vi if ticket.category else "",
+        "service_code": ticket.category.code if ticket.category else "",
+        "description": "",
+        "agency_responsible": ticket.agency.name if ticket.agency else "",
+        "service_notice": "",
+        "requested_datetime": w3c_datetime(ticket.created_at),
+        "updated_datetime": w3c_datetime(ticket.updated_at),
+        "expected_datetime": w3c_datetime(ticket.resolve_due_at),
+        "address": ticket.commune.full_name if ticket.commune else "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": ticket.latitude,
+        "long": ticket.longitude,
+        "media_url": "",
+    }
+
+
+def _parse_datetime(name: str) -> datetime | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(
+            400, f"{name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise Open311Error(400, f"{name} must include a timezone (Z or +07:00)")
+    return as_utc(value)
+
+
+def _positive_int(name: str, default: int, maximum: int) -> int:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise Open311Error(400, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def _csv(name: str) -> list[str]:
+    return [v.strip() for v in (request.args.get(name) or "").split(",") if v.strip()]
+
+
+@bp.get(f"/requests.<{FORMATS}:fmt>")
+def list_requests(fmt: str):
+    """Service requests by id, or filtered by service, dates and status, newest first."""
+    _check_jurisdiction()
+    query = select(Ticket)
+    ids = _csv("service_request_id")
+    if ids:  # the spec: ids override every other filter
+        codes = [clean_code(i) for i in ids if is_valid_code(clean_code(i))]
+        query = query.where(Ticket.code.in_(codes))
+    else:
+        start, end = _parse_datetime("start_date"), _parse_datetime("end_date")
+        if start and end and start > end:
+            raise Open311Error(400, "start_date is after end_date")
+        if start and end and end - start > MAX_RANGE:
+            raise Open311Error(400, "the date range may not span more than 90 days")
+        if not start and not end:
+            end = utcnow()
+        if end is None:
+            end = start + MAX_RANGE
+        if start is None:
+            start = end - MAX_RANGE
+        query = query.where(Ticket.created_at >= start, Ticket.created_at <= end)
+        statuses = _csv("status")
+        if any(s not in ("open", "closed") for s in statuses):
+            raise Open311Error(400, "status must be open or closed (comma-delimited)")
+        if statuses and len(set(statuses)) == 1:
+            closed = statuses[0] == "closed"
+            query = query.where(
+                (Ticket.status == "closed") if closed else (Ticket.status != "closed")
+            )
+        service_codes = _csv("service_code")
+        if service_codes:
+            query = query.join(Category, Ticket.category_id == Category.id).where(
+                Category.code.in_(service_codes)
+            )
+    page = _positive_int("page", 1, 100_000)
+    size = _positive_int("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    tickets = (
+        db.session.execute(
+            query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(size)
+            .offset((page - 1) * size)
+        )
+        .unique()
+        .scalars()
+        .all()
+    )
+    return render(fmt, "service_requests", [request_document(t) for t in tickets])
+
+
+@bp.get(f"/requests/<request_id>.<{FORMATS}:fmt>")
+def get_request(request_id: str, fmt: str):
+    """One service request, as a one-item list (as the spec shows it)."""
+    _check_jurisdiction()
+    code = clean_code(request_id)
+    ticket = None
+    if is_valid_code(code):
+        ticket = db.session.execute(select(Ticket).filter_by(code=code)).scalar_one_or_none()
+    if ticket is None:
+        raise Open311Error(404, f"service_request_id {request_id} not found")
+    return render(fmt, "service_requests", [request_document(ticket)])
+
+
+@bp.get(f"/tokens/<token>.<{FORMATS}:fmt>")
+def get_token(token: str, fmt: str):
+    """The service request a POST's token became (ours are created at once)."""
+    _check_jurisdiction()
+    seen = find_inbound(CHANNEL, token[:120]) if token else None
+    if seen is None or seen.ticket is None:
+        raise Open311Error(404, f"token {token} not found")
+    return render(
+        fmt,
+        "service_requests",
+        [{"service_request_id": seen.ticket.code, "token": token}],
+    )
+
+
+def _float(name: str, low: float, high: float) -> float | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise Open311Error(400, f"{name} is out of range")
+    return value
+
+
+@bp.post(f"/requests.<{FORMATS}:fmt>")
+def create_request(fmt: str):
+    """Create a service request (form-encoded, with api_key); answer its id and token."""
+    _check_jurisdiction()
+    key = key_from_header(request.form.get("api_key"))
+    if key is None:
+        raise Open311Error(403, "api_key was not provided or is not valid")
+    code = (request.form.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    category = db.session.execute(
+        select(Category).filter_by(code=code, active=True)
+    ).scalar_one_or_none()
+    if category is None:
+        raise Open311Error(400, f"service_code {code} not found")
+    lat, lon = _float("lat", -90, 90), _float("long", -180, 180)
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, "lat and long must be given together")
+    address = (request.form.get("address_string") or "").strip()
+    address_id = (request.form.get("address_id") or "").strip()
+    commune_key = (request.form.get("attribute[commune]") or "").strip()
+    commune = commune_by_code(commune_key)
+    if commune_key and commune is None:
+        raise Open311Error(400, "attribute[commune] is not one of the service's values")
+    if lat is None and not address and not address_id and commune is None:
+        raise Open311Error(
+            400,
+            "a location is required: lat and long, address_string, address_id "
+            "or attribute[commune]",
+        )
+    description = (request.form.get("description") or "").strip()
+    if not description:
+        raise Open311Error(400, "description is required")
+    if len(description) > 4000:
+        raise Open311Error(400, "description is longer than 4000 characters")
+    raw_phone = (request.form.get("phone") or "").strip()
+    phone = normalize_phone(raw_phone)
+    if raw_phone and phone is None:
+        raise Open311Error(400, "phone is not a valid phone number")
+    email = (request.form.get("email") or "").strip()[:255] or None
+    name = " ".join(
+        p
+        for p in (
+            (request.form.get("first_name") or "").strip(),
+            (request.form.get("last_name") or "").strip(),
+        )
+        if p
+    )
+    media_url = (request.form.get("media_url") or "").strip()
+    attachments = []
+    if media_url.startswith(("https://", "http://")):
+        attachments.append(NewAttachment("photo", source_url=media_url[:1000]))
+    token = uuid.uuid4().hex
+    account_id = (request.form.get("account_id") or "").strip()[:120]
+    try:
+        ticket, _created = open_ticket(
+            channel=CHANNEL,
+            description=description,
+            category_code=category.code,
+            commune_id=commune.id if commune else None,
+            address=address or address_id,
+            latitude=lat,
+            longitude=lon,
+            citizen_name=name,
+            phone=phone,
+            email=email,
+            contact_consent=bool(phone or email),
+            inbound=InboundRecord(
+                CHANNEL,
+                token,
+                data={
+                    "api_key_id": key.id,
+                    "device_id": (request.form.get("device_id") or "")[:120],
+                    "account_id": account_id,
+                },
+            ),
+            attachments=attachments,
+        )
+    except InvalidInput as exc:
+        db.session.rollback()
+        raise Open311Error(400, f"{exc.field} {exc.message}") from None
+    return render(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": ticket.code,
+                "token": token,
+                "service_notice": "",
+                "account_id": account_id,
+            }
+        ],
+    )
