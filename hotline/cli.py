@@ -126,3 +126,22 @@ def enqueue_ping_command() -> None:
 
     job = get_queue("default").enqueue("workers.jobs.ping", "cli")
     click.echo(job.id)
+
+
+@hotline_cli.command("send-digest")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The digest's date (default: today in the province).",
+)
+@with_appcontext
+def send_digest_command(day) -> None:
+    """Queue the daily digest emails now (once per recipient and day), even on a day off."""
+    from hotline.notifications.digest import send_digests
+
+    report = send_digests(day.date() if day else None, only_working_days=False)
+    click.echo(
+        f"digest {report.day.isoformat()}: {report.agencies} agencies with late tickets, "
+        f"{report.messages} emails queued"
+    )

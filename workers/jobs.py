@@ -27,3 +27,34 @@ def recover_received() -> int:
     from hotline.intake.recovery import enqueue_stale_received
 
     return enqueue_stale_received()
+
+
+def sla_sweep() -> dict:
+    """Update the SLA timers whose next check is due and climb the escalation ladder."""
+    from dataclasses import asdict
+
+    from hotline.sla.sweep import sweep
+
+    return asdict(sweep())
+
+
+def send_outbox_message(message_id: int) -> str:
+    """Send one outbox row (SMS or email); failures are recorded on the row for a retry."""
+    from hotline.notifications.sender import send_outbox_message as send
+
+    return send(message_id)
+
+
+def flush_outbox() -> int:
+    """Enqueue a send job for every pending outbox row whose next attempt is due."""
+    from hotline.notifications.sender import flush_outbox as flush
+
+    return flush()
+
+
+def send_digests() -> dict:
+    """Queue today's digests (the scheduler runs it at 07:00; non-working days are skipped)."""
+    from hotline.notifications.digest import send_digests as digests
+
+    report = digests()
+    return {"day": report.day.isoformat(), "skipped": report.skipped, "messages": report.messages}

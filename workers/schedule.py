@@ -23,4 +23,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("heartbeat", "workers.jobs.ping", queue="low", interval=60),
     # Tickets stored while Redis was down wait for this (SPEC §4: nothing lost).
     PeriodicJob("recover-received", "workers.jobs.recover_received", interval=60),
+    PeriodicJob("sla-sweep", "workers.jobs.sla_sweep", queue="default", interval=60),
+    PeriodicJob("flush-outbox", "workers.jobs.flush_outbox", queue="default", interval=60),
+    # Every day at 07:00 local: the job itself skips days off (weekends, holidays).
+    PeriodicJob("digest", "workers.jobs.send_digests", queue="low", cron="0 7 * * *"),
 )

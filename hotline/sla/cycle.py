@@ -25,6 +25,8 @@ DEFAULT_TARGETS_HOURS = {"urgent": (1, 4), "normal": (8, None), "complex": (8, N
 DEFAULT_RESOLVE_DAYS = {"normal": 3, "complex": 10}
 CALENDAR_TTL_SECONDS = 60
 DEFAULT_AT_RISK_RATIO = 0.75
+# A timer still breached this many working days after its deadline is flagged to leadership.
+LEADERSHIP_AFTER_WORKING_DAYS = 2
 
 
 def get_calendar() -> WorkingCalendar:
@@ -82,28 +84,79 @@ def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:
     return timedelta(hours=ack_h), resolve, DEFAULT_AT_RISK_RATIO
 
 
+def working_day(calendar_data: dict | None = None) -> timedelta:
+    """Return the length of one working day of the province (its daily office hours)."""
+    return timedelta(minutes=working_day_minutes(calendar_data or province_json("calendar.json")))
+
+
+def leadership_at(calendar: WorkingCalendar, due_at: datetime, day: timedelta) -> datetime:
+    """Return when a breached timer is flagged to the province's leadership (SPEC §6)."""
+    return calendar.add_working_time(due_at, day * LEADERSHIP_AFTER_WORKING_DAYS)
+
+
+def timer_next_check(
+    calendar: WorkingCalendar,
+    started_at: datetime | None,
+    due_at: datetime | None,
+    stopped_at: datetime | None,
+    state: str | None,
+    now: datetime,
+    ratio: float,
+    day: timedelta,
+) -> datetime | None:
+    """Return when one timer next needs the sweep, or None when it never does again.
+
+    A running timer needs it when it turns at risk, when it is breached, and once more two
+    working days after the deadline (the leadership step). A breached timer not yet marked
+    so needs it now.
+    """
+    if due_at is None or started_at is None or stopped_at is not None:
+        return None
+    nxt = next_check_at(calendar, started_at, due_at, now, ratio)
+    if nxt is not None:
+        return nxt
+    if state != TimerState.BREACHED:
+        return now
+    flag_at = leadership_at(calendar, due_at, day)
+    return flag_at if flag_at > now else None
+
+
 def refresh_next_check(
     ticket: Ticket, now: datetime, calendar: WorkingCalendar | None = None
 ) -> None:
     """Set when the sweep must look at TICKET next: the earliest change of a running timer."""
-    calendar = calendar or get_calendar()
-    _, _, ratio = targets_for(ticket)
-    candidates = []
     if ticket.status == "waiting_citizen":
         ticket.next_sla_check_at = None
         return
-    if ticket.acknowledge_due_at and ticket.acknowledged_at is None and ticket.sla_started_at:
-        nxt = next_check_at(calendar, ticket.sla_started_at, ticket.acknowledge_due_at, now, ratio)
-        if nxt is not None:
-            candidates.append(nxt)
-        elif ticket.acknowledge_state != TimerState.BREACHED:
-            candidates.append(now)
-    if ticket.resolve_due_at and ticket.resolved_at is None and ticket.resolve_started_at:
-        nxt = next_check_at(calendar, ticket.resolve_started_at, ticket.resolve_due_at, now, ratio)
-        if nxt is not None:
-            candidates.append(nxt)
-        elif ticket.resolve_state != TimerState.BREACHED:
-            candidates.append(now)
+    calendar = calendar or get_calendar()
+    _, _, ratio = targets_for(ticket)
+    day = working_day()
+    candidates = [
+        c
+        for c in (
+            timer_next_check(
+                calendar,
+                ticket.sla_started_at,
+                ticket.acknowledge_due_at,
+                ticket.acknowledged_at,
+                ticket.acknowledge_state,
+                now,
+                ratio,
+                day,
+            ),
+            timer_next_check(
+                calendar,
+                ticket.resolve_started_at,
+                ticket.resolve_due_at,
+                ticket.resolved_at,
+                ticket.resolve_state,
+                now,
+                ratio,
+                day,
+            ),
+        )
+        if c is not None
+    ]
     ticket.next_sla_check_at = min(candidates) if candidates else None
 
 

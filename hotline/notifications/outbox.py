@@ -1,0 +1,198 @@
+"""Writing outbox rows in the caller's transaction; sending is the job of `sender`.
+
+Every message has an idempotency key: writing the same key twice keeps the first row, so a
+service run twice, two sweeps or two digests never send a message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from hotline.extensions import db
+from hotline.jobs import enqueue_after_commit
+from hotline.models import OutboxMessage, Ticket
+from hotline.timeutil import utcnow
+
+SEND_QUEUE = "default"
+# Rows per INSERT statement: far below SQLite's limit on bound parameters.
+_CHUNK = 400
+
+
+def insert_ignoring_conflicts(
+    table: Table, rows: Sequence[dict[str, Any]], returning: Iterable[ColumnElement] = ()
+) -> list[Row]:
+    """INSERT ROWS into TABLE in the session's transaction, skipping any that break a unique key.
+
+    `INSERT ... ON CONFLICT DO NOTHING` on PostgreSQL and SQLite: unlike a check-then-insert
+    it stays correct when two processes insert the same key at the same moment, and unlike a
+    savepoint it costs one statement for many rows.
+
+    Args:
+        table: the table to insert into.
+        rows: the rows, as column -> value dicts (all with the same keys).
+        returning: columns to return for the rows actually inserted.
+
+    Returns:
+        The returned rows of the inserted rows (empty when RETURNING is empty).
+    """
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    returning = tuple(returning)
+    inserted: list[Row] = []
+    for start in range(0, len(rows), _CHUNK):
+        stmt = insert(table).values(list(rows[start : start + _CHUNK])).on_conflict_do_nothing()
+        if returning:
+            inserted.extend(db.session.execute(stmt.returning(*returning)).all())
+        else:
+            db.session.execute(stmt)
+    return inserted
+
+
+def message_row(
+    *,
+    channel: str,
+    recipient: str,
+    template: str,
+    payload: dict[str, Any],
+    key: str,
+    ticket_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the column values of one outbox row (for `queue_messages`)."""
+    if channel not in ("sms", "email"):
+        raise ValueError(f"unknown channel {channel!r}")
+    now = now or utcnow()
+    return {
+        "channel": channel,
+        "recipient": recipient,
+        "template": template,
+        "payload": payload,
+        "idempotency_key": key[:200],
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "ticket_id": ticket_id,
+        "created_at": now,
+    }
+
+
+def queue_messages(rows: Sequence[dict[str, Any]], *, send_now: bool = True) -> list[int]:
+    """Write outbox ROWS in the current transaction; return the ids of the new ones.
+
+    Args:
+        rows: rows made by `message_row`; a row whose key exists already is skipped.
+        send_now: enqueue one send job per new row after the commit. Bulk writers (the
+            sweep, the digest) pass False and enqueue one `flush_outbox` instead.
+
+    Returns:
+        The ids of the rows written (not those skipped as duplicates).
+    """
+    # No autoflush: the caller's pending ticket changes are written once, at its commit
+    # (every flush of a ticket bumps its version).
+    with db.session.no_autoflush:
+        inserted = insert_ignoring_conflicts(
+            OutboxMessage.__table__, rows, returning=[OutboxMessage.__table__.c.id]
+        )
+    ids = [r.id for r in inserted]
+    if send_now:
+        for message_id in ids:
+            enqueue_after_commit(
+                db.session,
+                "send_outbox_message",
+                message_id,
+                queue=SEND_QUEUE,
+                job_id=f"outbox-{message_id}",
+                retry=0,  # the outbox has its own back-off
+            )
+    elif ids:
+        enqueue_after_commit(db.session, "flush_outbox", queue=SEND_QUEUE, job_id="flush-outbox")
+    return ids
+
+
+def queue_message(
+    *,
+    channel: str,
+    recipient: str,
+    template: str,
+    payload: dict[str, Any],
+    key: str,
+    ticket_id: int | None = None,
+    now: datetime | None = None,
+    send_now: bool = True,
+) -> int | None:
+    """Write one outbox row in the current transaction (no commit).
+
+    Returns:
+        The new row's id, or None when a row with KEY exists already.
+    """
+    row = message_row(
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        payload=payload,
+        key=key,
+        ticket_id=ticket_id,
+        now=now,
+    )
+    ids = queue_messages([row], send_now=send_now)
+    return ids[0] if ids else None
+
+
+def citizen_address(ticket: Ticket) -> tuple[str, str] | None:
+    """Return (channel, recipient) to reach the ticket's citizen: SMS first, then email."""
+    if ticket.phone:
+        return "sms", ticket.phone
+    if ticket.email:
+        return "email", ticket.email
+    return None
+
+
+def notify_citizen(
+    ticket: Ticket,
+    template: str,
+    payload: dict[str, Any],
+    key: str,
+    now: datetime | None = None,
+) -> int | None:
+    """Queue a message to the ticket's citizen, if they left a phone or an email.
+
+    Args:
+        ticket: the ticket (flushed or not).
+        template: an SMS template name (`hotline/templates/sms/<name>.txt`); by email the
+            same text is wrapped in the citizen email layout.
+        payload: template values; `code` and `locale` are added.
+        key: the idempotency key.
+        now: the creation instant.
+
+    Returns:
+        The outbox row's id, or None (no contact, or already queued).
+    """
+    address = citizen_address(ticket)
+    if address is None:
+        return None
+    channel, recipient = address
+    if ticket.id is None:
+        db.session.flush()  # a new ticket: the row needs its id
+    return queue_message(
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        payload={"code": ticket.code, "locale": ticket.locale or "vi", **payload},
+        key=key,
+        ticket_id=ticket.id,
+        now=now,
+    )
