@@ -134,7 +134,7 @@ def _flagged_for_leadership() -> list[int]:
     return list(
         db.session.execute(
             select(_T.id)
-            .join(steps, steps.ticket_id == _T.id)
+            .join(EscalationStep.__table__, steps.ticket_id == _T.id)
             .where(
                 steps.level == "leadership",
                 _T.status.in_(RUNNING_STATUSES),

@@ -27,6 +27,10 @@ GSM7_BASIC = (
 GSM7_EXTENSION = "^{}\\[~]|€\f"
 _GSM7_BASIC_SET = frozenset(GSM7_BASIC)
 _GSM7_EXT_SET = frozenset(GSM7_EXTENSION)
+# Typographic characters common in typed Vietnamese, and their GSM-7 stand-ins.
+_GSM7_LOOKALIKES = str.maketrans(
+    {"…": "...", "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}
+)
 
 # Twilio errors that no retry can fix: invalid number, not a mobile, unsubscribed.
 TWILIO_PERMANENT_CODES = frozenset({21211, 21614, 21610})
@@ -79,7 +83,11 @@ def sms_text(text: str, strip_diacritics: bool | None = None) -> str:
     if strip_diacritics is None:
         strip_diacritics = bool(current_app.config.get("SMS_STRIP_DIACRITICS"))
     text = " ".join(text.split())
-    return unaccent(text) if strip_diacritics else text
+    if not strip_diacritics:
+        return text
+    # One character outside GSM-7 would turn the whole message into UCS-2 again.
+    plain = unaccent(text).translate(_GSM7_LOOKALIKES)
+    return "".join(ch if ch in _GSM7_BASIC_SET or ch in _GSM7_EXT_SET else "?" for ch in plain)
 
 
 class SmsSender(Protocol):

@@ -55,8 +55,11 @@ def _sms(body_template: str = "receipt", **payload) -> int:
         channel="sms",
         recipient="+84912345678",
         template=body_template,
-        payload={"code": "2603000017", "tracking_url": "https://hotline.test/track?code=2603000017",
-                 **payload},
+        payload={
+            "code": "2603000017",
+            "tracking_url": "https://hotline.test/track?code=2603000017",
+            **payload,
+        },
         key=f"sms-{body_template}",
     )
     db.session.commit()
@@ -143,8 +146,15 @@ def test_unreachable_server_retries_then_gives_up(app):
 def test_twilio_invalid_number_fails_without_retry(fake_twilio):
     """Test that Twilio's 21211 (invalid number) fails the SMS at once, never retried."""
     fake_twilio.answers.append(
-        (400, {"code": 21211, "message": "The 'To' number is not valid.", "status": 400,
-               "more_info": "https://www.twilio.com/docs/errors/21211"})
+        (
+            400,
+            {
+                "code": 21211,
+                "message": "The 'To' number is not valid.",
+                "status": 400,
+                "more_info": "https://www.twilio.com/docs/errors/21211",
+            },
+        )
     )
     message_id = _sms()
     assert send_outbox_message(message_id) == "failed"
@@ -203,8 +213,10 @@ def test_delivery_receipts_are_recorded(app, client, fake_twilio):
     failed = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     assert _signed_post(client, app, failed).status_code == 204
     assert "30003" in _row(message_id).last_error
-    assert _signed_post(client, app, {"MessageSid": "SMunknown", "MessageStatus": "sent"}
-                        ).status_code == 204
+    assert (
+        _signed_post(client, app, {"MessageSid": "SMunknown", "MessageStatus": "sent"}).status_code
+        == 204
+    )
     assert _signed_post(client, app, {"MessageStatus": "sent"}).status_code == 400
 
 
@@ -261,8 +273,13 @@ def test_gateway_send_is_signed_and_refusals_are_final(app, gateway):
     sent = json.loads(body)
     assert sent["to"] == "+84912345678" and "2603000017" in sent["text"]
     assert sent["message_id"] == "sms-receipt"
-    other = queue_message(channel="sms", recipient="+84900000000", template="receipt",
-                          payload={"code": "1", "tracking_url": "u"}, key="other")
+    other = queue_message(
+        channel="sms",
+        recipient="+84900000000",
+        template="receipt",
+        payload={"code": "1", "tracking_url": "u"},
+        key="other",
+    )
     db.session.commit()
     assert send_outbox_message(other) == "failed"
 
