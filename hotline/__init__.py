@@ -48,9 +48,13 @@ def create_app(config: Any = None) -> Flask:
         )
 
     _init_extensions(app)
+    from hotline.observability import init_observability
+    from hotline.security import init_security_headers
     from hotline.templating import init_templating
 
     init_templating(app)
+    init_observability(app)
+    init_security_headers(app)
     _register_blueprints(app)
     _register_cli(app)
     return app

@@ -145,3 +145,19 @@ def send_digest_command(day) -> None:
         f"digest {report.day.isoformat()}: {report.agencies} agencies with late tickets, "
         f"{report.messages} emails queued"
     )
+
+
+@hotline_cli.command("doctor")
+@click.option("--offline", is_flag=True, help="Skip the SMTP and Twilio checks.")
+@with_appcontext
+def doctor_command(offline: bool) -> None:
+    """Check configuration, database, Redis, workers, scheduler, SMTP and Twilio."""
+    from hotline.doctor import run_checks
+
+    findings = run_checks(current_app, network=not offline)
+    for f in findings:
+        click.echo(f"[{'ok' if f.ok else 'PROBLEM'}] {f.check}: {f.message}")
+    problems = [f for f in findings if not f.ok]
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found")
+    click.echo("all checks passed")

@@ -16,6 +16,8 @@ from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
+from hotline.observability import request_id_var
+
 log = logging.getLogger(__name__)
 
 # Every job the app enqueues, by dotted path (resolved by a test).
@@ -105,6 +107,7 @@ def push_job(job: PendingJob) -> bool:
             job_timeout=current_app.config.get("JOB_TIMEOUT", 300),
             result_ttl=300,
             failure_ttl=7 * 24 * 3600,
+            meta={"request_id": request_id_var.get()},
         )
         return True
     except Exception as exc:  # Redis down: the row is stored; recovery jobs pick it up.

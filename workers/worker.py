@@ -18,6 +18,7 @@ from rq.job import Job
 from rq.queue import Queue
 
 from hotline.extensions import db
+from hotline.observability import JOBS, request_id_var
 
 
 class AppWorker(SimpleWorker):
@@ -28,12 +29,18 @@ class AppWorker(SimpleWorker):
         self.app = app
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        # Log lines of the job carry the id of the request that enqueued it.
+        token = request_id_var.set((job.meta or {}).get("request_id") or f"job-{job.id}")
         with self.app.app_context():
+            ok = False
             try:
-                return super().perform_job(job, queue, execution)
+                ok = super().perform_job(job, queue, execution)
+                return ok
             finally:
+                JOBS.labels(job.func_name, "success" if ok else "failure").inc()
                 # A job never inherits the previous job's session state.
                 db.session.remove()
+                request_id_var.reset(token)
 
 
 def make_worker(
