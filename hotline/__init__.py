@@ -76,9 +76,9 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from hotline.models import User
+        from hotline.auth.sessions import load_user_from_session
 
-        return db.session.get(User, int(user_id))
+        return load_user_from_session(user_id)
 
     redis_url = app.config["REDIS_URL"]
     # Short timeouts: when Redis is down a webhook must still answer quickly.
@@ -104,6 +104,10 @@ def _register_blueprints(app: Flask) -> None:
     from hotline.intake import register_intake
 
     register_intake(app)
+
+    from hotline.staff.setup import register_staff_ui
+
+    register_staff_ui(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -53,6 +53,14 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     @property
+    def session_stamp(self) -> str:
+        """A short digest of the password hash: sessions carry it, so a new password ends them."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie keeps
+        return f"{self.id}:{self.session_stamp}"
+
+    @property
     def sees_all_agencies(self) -> bool:
         """Operators, supervisors and admins see every agency's tickets."""
         return self.role in ("operator", "supervisor", "admin")

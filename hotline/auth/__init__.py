@@ -1,0 +1,1 @@
+"""Staff sign-in: login, logout, password change, role checks and the audit of logins."""

@@ -1,0 +1,160 @@
+"""/staff/dashboard: charts and the per-agency table, with its CSV export."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from hotline.auth.access import roles_required, staff_user
+from hotline.extensions import db
+from hotline.models import CHANNELS, Agency
+from hotline.staff import bp, labels
+from hotline.staff.export import csv_response
+from hotline.staff.stats import build_dashboard
+from hotline.timeutil import to_local, utcnow
+
+PERIODS = (7, 30, 90)
+CHART_AGENCIES = 15
+# Colour-blind-safe palette (Okabe-Ito), one colour per channel.
+CHANNEL_COLOURS = {
+    "voice": "#0072B2",
+    "sms": "#E69F00",
+    "web": "#009E73",
+    "api": "#CC79A7",
+    "open311": "#56B4E9",
+    "operator": "#D55E00",
+}
+
+
+def _params() -> tuple[int, int | None]:
+    days = request.args.get("days", "30")
+    days = int(days) if days.isdigit() and int(days) in PERIODS else 30
+    agency = request.args.get("agency", "")
+    return days, int(agency) if agency.isdigit() else None
+
+
+def _chart_data(board) -> dict:
+    """The Chart.js configurations' data, built here so the JavaScript stays generic."""
+    top = [a for a in board.agencies if a.open or a.answered][:CHART_AGENCIES]
+    answered = [a for a in board.agencies if a.answered][:CHART_AGENCIES]
+    with_median = [a for a in board.agencies if a.median_hours is not None][:CHART_AGENCIES]
+    return {
+        "per_day": {
+            "type": "bar",
+            "stacked": True,
+            "labels": [d.strftime("%d/%m") for d in board.days],
+            "datasets": [
+                {
+                    "label": labels.label(labels.CHANNEL_LABELS, c),
+                    "data": board.per_day.get(c, [0] * len(board.days)),
+                    "backgroundColor": CHANNEL_COLOURS[c],
+                }
+                for c in CHANNELS
+            ],
+        },
+        "open": {
+            "type": "bar",
+            "stacked": True,
+            "horizontal": True,
+            "labels": [a.name for a in top],
+            "datasets": [
+                {
+                    "label": _("Trong hạn"),
+                    "data": [a.open - a.at_risk - a.breached for a in top],
+                    "backgroundColor": "#009E73",
+                },
+                {
+                    "label": _("Sắp đến hạn"),
+                    "data": [a.at_risk for a in top],
+                    "backgroundColor": "#E69F00",
+                },
+                {
+                    "label": _("Quá hạn"),
+                    "data": [a.breached for a in top],
+                    "backgroundColor": "#B02A37",
+                },
+            ],
+        },
+        "on_time": {
+            "type": "bar",
+            "horizontal": True,
+            "max": 100,
+            "labels": [a.name for a in answered],
+            "datasets": [
+                {
+                    "label": _("Tỷ lệ trả lời đúng hạn (%)"),
+                    "data": [a.on_time_rate for a in answered],
+                    "backgroundColor": "#0072B2",
+                }
+            ],
+        },
+        "median": {
+            "type": "bar",
+            "horizontal": True,
+            "labels": [a.name for a in with_median],
+            "datasets": [
+                {
+                    "label": _("Trung vị giờ làm việc để trả lời"),
+                    "data": [a.median_hours for a in with_median],
+                    "backgroundColor": "#CC79A7",
+                }
+            ],
+        },
+    }
+
+
+@bp.get("/dashboard")
+@roles_required("supervisor", "admin", "agency_head")
+def dashboard():
+    """Charts of the period, and the per-agency table (agency heads: their own agency)."""
+    user = staff_user()
+    days, agency_id = _params()
+    board = build_dashboard(user, days=days, agency_id=agency_id, now=utcnow())
+    agencies = []
+    if user.sees_all_agencies:
+        agencies = db.session.execute(select(Agency).order_by(Agency.name)).scalars().all()
+    return render_template(
+        "staff/dashboard.html",
+        board=board,
+        totals=board.totals,
+        charts=_chart_data(board),
+        days=days,
+        periods=PERIODS,
+        agency_id=agency_id,
+        agencies=agencies,
+    )
+
+
+@bp.get("/dashboard.csv")
+@roles_required("supervisor", "admin", "agency_head")
+def dashboard_csv():
+    """The per-agency table as CSV (UTF-8 with BOM)."""
+    user = staff_user()
+    days, agency_id = _params()
+    board = build_dashboard(user, days=days, agency_id=agency_id, now=utcnow())
+    header = [
+        _("Đơn vị"),
+        _("Đang mở"),
+        _("Sắp đến hạn"),
+        _("Quá hạn"),
+        _("Đã trả lời trong kỳ"),
+        _("Trả lời đúng hạn"),
+        _("Tỷ lệ đúng hạn (%)"),
+        _("Trung vị giờ làm việc để trả lời"),
+    ]
+    rows = (
+        [
+            a.name,
+            a.open,
+            a.at_risk,
+            a.breached,
+            a.answered,
+            a.on_time,
+            "" if a.on_time_rate is None else f"{a.on_time_rate:.1f}",
+            "" if a.median_hours is None else f"{a.median_hours:.1f}",
+        ]
+        for a in board.agencies
+    )
+    filename = f"tong-hop-1022-{to_local(utcnow()):%Y%m%d}-{days}ngay.csv"
+    return csv_response(filename, header, rows)
