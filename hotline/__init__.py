@@ -87,7 +87,11 @@ def _init_extensions(app: Flask) -> None:
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", None)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = redis_url
+        # The limits package spells a Redis unix socket "redis+unix://" (the embedded server).
+        if redis_url.startswith("unix://"):
+            app.config["RATELIMIT_STORAGE_URI"] = "redis+" + redis_url
+        else:
+            app.config["RATELIMIT_STORAGE_URI"] = redis_url
     # A Redis outage must not turn intake into errors: rate limits then fail open.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5})
