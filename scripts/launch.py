@@ -36,6 +36,28 @@ def start_embedded_redis():
     return server, f"unix://{server.socket_file}?db=0"
 
 
+def start_mail_sink(env: dict[str, str]) -> subprocess.Popen:
+    """Start a local SMTP server that keeps every email in instance/mail (a Maildir)."""
+    maildir = ROOT / "instance" / "mail"
+    maildir.mkdir(parents=True, exist_ok=True)
+    port = env.setdefault("SMTP_PORT", "8025")
+    env.setdefault("SMTP_HOST", "127.0.0.1")
+    return subprocess.Popen(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(maildir),
+        ],
+        cwd=ROOT,
+    )
+
+
 def flask(*args: str, env: dict[str, str]) -> None:
     """Run `flask --app wsgi ARGS` and stop the launch if it fails."""
     subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, check=True)
@@ -68,6 +90,12 @@ def main() -> int:
             embedded, env["REDIS_URL"] = start_embedded_redis()
             print(f"started an embedded Redis at {env['REDIS_URL']}", flush=True)
 
+    mail_sink = None
+    if not env.get("SMTP_HOST"):
+        # No mail server configured: emails are delivered to a local Maildir to read.
+        mail_sink = start_mail_sink(env)
+        print("emails go to instance/mail (a local SMTP server on port " + env["SMTP_PORT"] + ")")
+
     flask("db", "upgrade", env=env)
     flask("hotline", "load-province", "--quiet", env=env)
     flask("hotline", "demo", "--if-empty", env=env)
@@ -83,6 +111,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if mail_sink is not None:
+            mail_sink.terminate()
         if embedded is not None:
             embedded.shutdown()
 
