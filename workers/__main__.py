@@ -10,9 +10,7 @@ from workers.worker import make_worker
 
 def main(argv: list[str]) -> None:
     """Build the app once, then work the given queues (default: high, default, low)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # create_app configures JSON logging on the root logger; RQ then adds no handler of its own.
     app = create_app()
     burst = "--burst" in argv
     names = [a for a in argv if not a.startswith("--")] or None
