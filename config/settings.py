@@ -40,6 +40,9 @@ class BaseConfig:
     # None means: use a Redis on localhost if one answers, else the launcher's embedded one.
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+    # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For and
+    # X-Forwarded-Proto are trusted that many hops deep. 0: the app faces clients directly.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     HOTLINE_PROVINCE = _env("HOTLINE_PROVINCE", "daklak")
     PROVINCES_DIR = str(PROVINCES_DIR)
 

@@ -34,6 +34,12 @@ def create_app(config: Any = None) -> Flask:
         settings = config
     app.config.from_object(settings)
     app.config.update(overrides)
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind nginx every citizen would be 127.0.0.1: one rate-limit bucket for all.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     problems = settings.check() if hasattr(settings, "check") else []
     if problems:
