@@ -92,3 +92,35 @@ def api_key() -> str:
     db.session.add(row)
     db.session.commit()
     return raw
+
+
+def make_limited_app(**overrides):
+    """Build a second app with rate limiting on (TestConfig turns it off).
+
+    Flask-Limiter keeps its switch on the shared extension object, so the caller must
+    call `restore_limiter()` afterwards.
+    """
+    import os
+
+    from hotline import create_app
+
+    config = {
+        "ENV_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": os.environ["TEST_DATABASE_URL"],
+        "REDIS_URL": os.environ["TEST_REDIS_URL"],
+        "UPLOAD_DIR": os.environ["UPLOAD_DIR"],
+        "RATELIMIT_ENABLED": True,
+        **overrides,
+    }
+    return create_app(config)
+
+
+def restore_limiter(*apps) -> None:
+    """Switch the shared limiter off again and close the extra apps' connections."""
+    from hotline.extensions import limiter
+
+    limiter.enabled = False
+    for extra in apps:
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
