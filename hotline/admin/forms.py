@@ -90,7 +90,8 @@ class UserForm(FlaskForm):
     )
     name = StringField(_l("Họ tên"), validators=[DataRequired(_REQUIRED), Length(max=255)])
     role = SelectField(_l("Vai trò"), validators=[DataRequired(_REQUIRED)])
-    agency = SelectField(_l("Đơn vị"), validators=[Optional()])
+    # No Optional(): it would skip validate_agency when the field is empty.
+    agency = SelectField(_l("Đơn vị"))
     active = BooleanField(_l("Đang hoạt động"), default=True)
     password = PasswordField(
         _l("Mật khẩu mới"),

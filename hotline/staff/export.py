@@ -25,18 +25,22 @@ def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     """Yield a CSV document chunk by chunk, starting with the byte-order mark."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+
+    def drain() -> str:
+        chunk = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
     writer.writerow(header)
-    yield BOM + buffer.getvalue()
+    yield BOM + drain()
     for n, row in enumerate(rows, 1):
         writer.writerow(row)
         if n % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        chunk = buffer.getvalue()
-        if chunk:
-            yield chunk
+            yield drain()
+    rest = drain()
+    if rest:
+        yield rest
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> Response:
