@@ -44,6 +44,11 @@ def _event_label(code: str | None) -> str:
     return labels.label(labels.EVENT_LABELS, code)
 
 
+@bp.app_template_filter("actor_label")
+def _actor_label(code: str | None) -> str:
+    return labels.label(labels.ACTOR_LABELS, code)
+
+
 @bp.app_template_filter("masked_phone")
 def _masked_phone(phone: str | None) -> str:
     """Show a phone in lists as "+8491•••••78": enough to recognise, not to copy."""

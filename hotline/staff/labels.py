@@ -82,6 +82,13 @@ EVENT_LABELS = {
     "rated": _l("Người dân đánh giá"),
     "attachments_added": _l("Thêm tệp đính kèm"),
 }
+ACTOR_LABELS = {
+    "citizen": _l("Người dân"),
+    "routing": _l("Hệ thống phân loại"),
+    "system": _l("Hệ thống"),
+    "sla": _l("Hệ thống theo dõi hạn"),
+    "staff": _l("Cán bộ"),
+}
 ATTACHMENT_KIND_LABELS = {
     "photo": _l("Ảnh"),
     "mms": _l("Ảnh MMS"),

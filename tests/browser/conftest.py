@@ -1,0 +1,126 @@
+"""Browser tests: the app served on 127.0.0.1, Debian's chromium driven by Playwright.
+
+A failed test leaves a full-page screenshot in test-artifacts/. Without /usr/bin/chromium
+the tests are skipped with the reason; CI installs the `chromium` package, so they run there.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the browser tests, saying why, when Debian's chromium is not installed."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(
+        reason=f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
+    )
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures know whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+class LiveServer:
+    """The app on 127.0.0.1 at a free port, served by werkzeug in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The URL of the app served for the browser (the test database, the test Redis)."""
+    with LiveServer(app) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server, request):
+    """Return a function opening a page in a fresh browser context (its own cookies).
+
+    Page errors (uncaught JavaScript exceptions, CSP refusals) are collected on
+    `page.errors`; a failed test saves a screenshot of every page it opened.
+    """
+    pages = []
+
+    def open_page():
+        context = browser.new_context(
+            base_url=live_server, locale="vi-VN", viewport={"width": 1366, "height": 900}
+        )
+        # No favicon is served; its 404 would otherwise count as a page error.
+        context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: page.errors.append(msg.text) if msg.type == "error" else None,
+        )
+        pages.append(page)
+        return page
+
+    yield open_page
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    for n, page in enumerate(pages):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{n}.png"), full_page=True)
+        page.context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """One browser page."""
+    return new_page()
