@@ -102,6 +102,13 @@ class Ticket(db.Model):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
+        # The duplicates merged into a ticket, listed on its page.
+        Index(
+            "ix_tickets_duplicate_of",
+            "duplicate_of_id",
+            postgresql_where=text("duplicate_of_id IS NOT NULL"),
+            sqlite_where=text("duplicate_of_id IS NOT NULL"),
+        ),
         # Public answers, newest first.
         Index(
             "ix_tickets_published_closed",
