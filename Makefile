@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: run test install install-dev translations lint format migration bench-intake bench-worker clean
+.PHONY: run test install install-dev translations lint format migration bench-intake bench-worker bench-sla bench-routing bench-digest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ migration: $(STAMP)
 
 bench-worker: $(STAMP)
 	$(PY) bench/worker_throughput.py
+
+# Workers (PostgreSQL; BENCH_DATABASE_URL, a dedicated database that is emptied).
+bench-sla: $(STAMP)
+	$(PY) bench/sla_sweep.py
+
+bench-routing: $(STAMP)
+	$(PY) bench/routing_throughput.py
+
+bench-digest: $(STAMP)
+	$(PY) bench/digest.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

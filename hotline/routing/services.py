@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
 
 from hotline.extensions import db
 from hotline.models import Agency, AreaAgency, Category, Commune, RoutingKeyword, Ticket, User
@@ -38,6 +39,19 @@ class Router:
     category_ids: dict[str, int]
     # (category id, former province) -> agency id, for by-area categories.
     area_agencies: dict[tuple[int, str], int]
+    # Detached copies of the reference rows, attached to a session without a query.
+    rows: dict[tuple[type, int], Any] = field(default_factory=dict)
+
+    def attach(self, model: type, row_id: int | None) -> Any:
+        """Return the MODEL row ROW_ID in the current session (None if unknown).
+
+        Routing reads the same categories, communes and agencies for every ticket; merging
+        the cached copies (load=False) spares a query for each.
+        """
+        cached = self.rows.get((model, row_id)) if row_id is not None else None
+        if cached is None:
+            return db.session.get(model, row_id) if row_id is not None else None
+        return db.session.merge(cached, load=False)
 
 
 @dataclass
@@ -57,6 +71,9 @@ class RoutingDecision:
     agency_id: int | None
     reason: str
     data: dict[str, Any] = field(default_factory=dict)
+    # The rows themselves: holding them keeps them in the session's (weak) identity map, so
+    # the assignment that follows reads them without another query.
+    rows: tuple[Any, ...] = ()
 
 
 def _load_router() -> Router:
@@ -76,12 +93,21 @@ def _load_router() -> Router:
         select(AreaAgency.category_id, AreaAgency.former_province, AreaAgency.agency_id)
     ).all()
     categories = db.session.execute(select(Category.code, Category.id)).all()
+    # Loaded in a session of their own, so detaching them leaves the caller's untouched.
+    with Session(db.engine, expire_on_commit=False) as own:
+        rows = {
+            (type(row), row.id): row
+            for model in (Agency, Category, Commune)
+            for row in own.execute(select(model)).scalars()
+        }
+        own.expunge_all()
     return Router(
         classifier=CategoryClassifier(rules),
         communes=CommuneMatcher((name, kind) for _, name, kind in communes),
         commune_ids={(name, kind): cid for cid, name, kind in communes},
         category_ids=dict(categories),
         area_agencies={(cat, province): agency for cat, province, agency in areas},
+        rows=rows,
     )
 
 
@@ -128,7 +154,7 @@ def agency_for(
             return None, f"lĩnh vực {category.name_vi} theo khu vực: chưa rõ xã/phường"
         router = router or get_router()
         agency_id = router.area_agencies.get((category.id, commune.former_province))
-        agency = _active(db.session.get(Agency, agency_id)) if agency_id else None
+        agency = _active(router.attach(Agency, agency_id))
         if agency is None:
             return None, f"không có đơn vị phụ trách {category.name_vi} cho {commune.full_name}"
         return agency, ""
@@ -149,7 +175,7 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
     router = router or get_router()
     reasons: list[str] = []
     data: dict[str, Any] = {}
-    category = ticket.category
+    category = router.attach(Category, ticket.category_id)
     if category is not None:
         reasons.append(f"lĩnh vực do người dân chọn: {category.name_vi}")
     else:
@@ -157,9 +183,8 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
         reasons.append(result.reason)
         data.update(keywords=result.matched, score=result.score, candidate=result.candidate)
         if result.category is not None:
-            category_id = router.category_ids.get(result.category)
-            category = db.session.get(Category, category_id) if category_id else None
-    commune = ticket.commune
+            category = router.attach(Category, router.category_ids.get(result.category))
+    commune = router.attach(Commune, ticket.commune_id)
     if commune is not None:
         reasons.append(f"{commune.type} do người dân chọn: {commune.name}")
     else:
@@ -168,8 +193,7 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
             ticket.description or ""
         )
         if match is not None:
-            commune_id = router.commune_ids.get((match.name, match.type))
-            commune = db.session.get(Commune, commune_id) if commune_id else None
+            commune = router.attach(Commune, router.commune_ids.get((match.name, match.type)))
             if commune is not None:
                 reasons.append(f"{commune.type}: {commune.name}")
     agency, why_not = agency_for(category, commune, router)
@@ -185,6 +209,7 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
         agency_id=agency.id if agency else None,
         reason="; ".join(r for r in reasons if r),
         data=data,
+        rows=(category, commune, agency),
     )
 
 
@@ -200,27 +225,24 @@ def route_ticket(ticket_id: int) -> str:
     Returns:
         "assigned:<agency code>", "triage", "skipped:<status>" or "missing".
     """
-    ticket = db.session.get(Ticket, ticket_id)
+    # The ticket alone: its category, commune and agency come from the router's cache.
+    ticket = db.session.get(Ticket, ticket_id, options=[lazyload("*")])
     if ticket is None:
         return "missing"
     if ticket.status != "received":
         return f"skipped:{ticket.status}"
     decision = decide(ticket)
+    # Set here rather than passed to `assign`, whose checks would autoflush the ticket twice.
+    ticket.category_id = decision.category_id
+    ticket.commune_id = decision.commune_id
     try:
         if decision.agency_id is not None:
+            agency_code = decision.rows[2].code
             tickets.assign(
-                ticket.id,
-                decision.agency_id,
-                category_id=decision.category_id,
-                commune_id=decision.commune_id,
-                reason=decision.reason,
-                data=decision.data,
+                ticket.id, decision.agency_id, reason=decision.reason, data=decision.data
             )
-            agency = db.session.get(Agency, decision.agency_id)
-            return f"assigned:{agency.code if agency else decision.agency_id}"
+            return f"assigned:{agency_code}"
         # Keep what routing did find: the operator starts from it.
-        ticket.category_id = decision.category_id
-        ticket.commune_id = decision.commune_id
         tickets.send_to_triage(ticket.id, reason=decision.reason, data=decision.data)
         return "triage"
     except (ConflictError, InvalidTransition):

@@ -54,27 +54,48 @@ def get_calendar() -> WorkingCalendar:
 
 
 def invalidate_calendar() -> None:
-    """Forget the cached calendar (after an admin edits calendar days)."""
-    current_app.extensions.setdefault("hotline_calendar", {}).pop("calendar", None)
+    """Forget the cached calendar and SLA policies (after an admin edits either)."""
+    cache = current_app.extensions.setdefault("hotline_calendar", {})
+    cache.pop("calendar", None)
+    cache.pop("policies", None)
+
+
+def _policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
+    """Return every SLA policy by (category id, priority); cached for a minute per process.
+
+    Read on every assignment and deadline change: a query each time would be most of the
+    routing's cost.
+    """
+    cache = current_app.extensions.setdefault("hotline_calendar", {})
+    entry = cache.get("policies")
+    if entry and _time.monotonic() - entry[0] < CALENDAR_TTL_SECONDS:
+        return entry[1]
+    # no_autoflush: reading policies must not flush (and version-bump) a ticket midway.
+    with db.session.no_autoflush:
+        rows = db.session.execute(
+            select(
+                SlaPolicy.category_id,
+                SlaPolicy.priority,
+                SlaPolicy.acknowledge_minutes,
+                SlaPolicy.resolve_minutes,
+                SlaPolicy.at_risk_ratio,
+            )
+        ).all()
+    policies = {
+        (cat, prio): (timedelta(minutes=ack), timedelta(minutes=res), ratio)
+        for cat, prio, ack, res, ratio in rows
+    }
+    cache["policies"] = (_time.monotonic(), policies)
+    return policies
 
 
 def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:
     """Return (acknowledge target, resolve target, at-risk ratio) for the category and priority."""
     policy = None
     if ticket.category_id is not None:
-        # no_autoflush: reading the policy must not flush (and version-bump) the ticket midway.
-        with db.session.no_autoflush:
-            policy = db.session.execute(
-                select(SlaPolicy).filter_by(
-                    category_id=ticket.category_id, priority=ticket.priority
-                )
-            ).scalar_one_or_none()
+        policy = _policies().get((ticket.category_id, ticket.priority))
     if policy is not None:
-        return (
-            timedelta(minutes=policy.acknowledge_minutes),
-            timedelta(minutes=policy.resolve_minutes),
-            policy.at_risk_ratio,
-        )
+        return policy
     ack_h, res_h = DEFAULT_TARGETS_HOURS[ticket.priority]
     if res_h is None:
         day = working_day_minutes(province_json("calendar.json"))
