@@ -45,6 +45,12 @@ migration: $(STAMP)
 bench-worker: $(STAMP)
 	$(PY) bench/worker_throughput.py
 
+# Intake: gunicorn + the signed Twilio SMS webhook under wrk (Debian package), against a
+# floor app; PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL is emptied). RESULT last.
+bench-intake: $(STAMP)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+	$(PY) bench/intake.py
+
 # Workers (PostgreSQL; BENCH_DATABASE_URL, a dedicated database that is emptied).
 bench-sla: $(STAMP)
 	$(PY) bench/sla_sweep.py

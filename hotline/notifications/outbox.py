@@ -6,6 +6,7 @@ service run twice, two sweeps or two digests never send a message twice.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,13 @@ def insert_ignoring_conflicts(
     return inserted
 
 
+def _fit_key(key: str, limit: int = 200) -> str:
+    """Return KEY, or a prefix of it plus its hash when it is longer than the column."""
+    if len(key) <= limit:
+        return key
+    return key[: limit - 41] + ":" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+
+
 def message_row(
     *,
     channel: str,
@@ -80,7 +88,7 @@ def message_row(
         "recipient": recipient,
         "template": template,
         "payload": payload,
-        "idempotency_key": key[:200],
+        "idempotency_key": _fit_key(key),
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

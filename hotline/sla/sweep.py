@@ -91,16 +91,13 @@ def _levels(
     return []
 
 
-def _locked_batch(now: datetime, limit: int, exclude: set[int]):
+def _locked_batch(now: datetime, limit: int):
     stmt = (
         select(*_COLUMNS)
         .where(_T.next_sla_check_at <= now)
         .order_by(_T.next_sla_check_at)
         .limit(limit)
     )
-    if exclude:
-        # Rows already handled in this sweep (a clock that could not move forward).
-        stmt = stmt.where(_T.id.not_in(exclude))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=Ticket.__table__)
     return db.session.execute(stmt).all()
@@ -123,8 +120,10 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepRep
     report = SweepReport()
     seen: set[int] = set()
     while True:
-        rows = _locked_batch(now, batch_size, seen)
-        if not rows:
+        rows = _locked_batch(now, batch_size)
+        # A handled row's next check is later than now (or none), so it never comes back;
+        # should one do so all the same, stop rather than loop.
+        if not rows or all(row.id in seen for row in rows):
             db.session.rollback()
             break
         updates: list[dict] = []
