@@ -104,32 +104,24 @@ def handle_sms(delivery: SmsDelivery) -> str:
     Returns:
         The reply to send back (the same one for a replayed delivery).
     """
-    seen = find_inbound(delivery.source, delivery.provider_id)
-    if seen is not None:
-        return report_reply(seen.ticket.code) if seen.ticket is not None else seen.reply
+    # The message is classified first (no database): each branch's service spots a replay
+    # by itself, so the common case (a report) costs one look-up of the delivery, not two.
     text = (delivery.text or "").strip()
     media = delivery.media[:MAX_MEDIA]
-    if not text and not media:
-        reply = empty_reply()
-        record_inbound(
-            InboundRecord(
-                delivery.source, delivery.provider_id, kind="empty", reply=reply, data=delivery.data
-            )
+    command = parse_lookup(text) if text else None
+    if command is not None or not (text or media):
+        seen = find_inbound(delivery.source, delivery.provider_id)
+        if seen is not None:  # a replay gets the stored answer, not today's status
+            return report_reply(seen.ticket.code) if seen.ticket is not None else seen.reply
+        if command is None:
+            reply, kind, data = empty_reply(), "empty", delivery.data
+        else:
+            reply, kind = lookup_reply(command), "lookup"
+            data = {**delivery.data, "code": command.code}
+        stored = record_inbound(
+            InboundRecord(delivery.source, delivery.provider_id, kind=kind, reply=reply, data=data)
         )
-        return reply
-    command = parse_lookup(text)
-    if command is not None:
-        reply = lookup_reply(command)
-        record_inbound(
-            InboundRecord(
-                delivery.source,
-                delivery.provider_id,
-                kind="lookup",
-                reply=reply,
-                data={**delivery.data, "code": command.code},
-            )
-        )
-        return reply
+        return stored.reply if stored.ticket is None else report_reply(stored.ticket.code)
     description = text[:MAX_TEXT] or _("Tin nhắn đa phương tiện không có nội dung chữ.")
     ticket, _created = open_ticket(
         channel="sms",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.extensions import db
@@ -368,6 +369,7 @@ def open_ticket(
             queue=ROUTING_JOB_QUEUE,
             job_id=f"route-{ticket.id}",
         )
+    code = ticket.code
     try:
         db.session.commit()
     except IntegrityError:
@@ -377,6 +379,9 @@ def open_ticket(
             if seen is not None and seen.ticket is not None:
                 return seen.ticket, False  # the same delivery raced us and won
         raise
+    # The code never changes: keep it loaded, so a webhook replying with the code does
+    # not reload the whole ticket after the commit expired it.
+    set_committed_value(ticket, "code", code)
     return ticket, True
 
 
