@@ -190,16 +190,20 @@ def test_operator_may_choose_the_agency():
     assert ticket.agency.code == "so-y-te"
 
 
-@pytest.mark.mutates_reference
 def test_rules_come_from_the_database():
     """Test that a keyword added in the database is used once the router is invalidated."""
     text = "Con đường làng có nhiều chuột chết ở xã Hòa Phú"
     get_router()
-    db.session.add(
-        RoutingKeyword(category_id=category("moi-truong").id, phrase="chuột chết", weight=5)
-    )
+    rule = RoutingKeyword(category_id=category("moi-truong").id, phrase="chuột chết", weight=5)
+    db.session.add(rule)
     db.session.commit()
-    ticket = new_ticket(text)
-    invalidate_router()
-    assert route_ticket(ticket.id) == f"assigned:{commune('Hòa Phú').agency.code}"
-    invalidate_router()
+    rule_id = rule.id
+    try:
+        ticket = new_ticket(text)
+        invalidate_router()
+        assert route_ticket(ticket.id) == f"assigned:{commune('Hòa Phú').agency.code}"
+    finally:  # put the reference data back (cheaper than reloading the province)
+        db.session.rollback()
+        db.session.delete(db.session.get(RoutingKeyword, rule_id))
+        db.session.commit()
+        invalidate_router()
