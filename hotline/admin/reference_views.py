@@ -25,6 +25,7 @@ from hotline.extensions import db
 from hotline.models import Agency, CalendarDay, Category, RoutingKeyword, SlaPolicy
 from hotline.routing.services import invalidate_router
 from hotline.sla.cycle import invalidate_calendar
+from hotline.staff.choices import invalidate_choices
 from hotline.staff.labels import options
 from hotline.text import normalize
 
@@ -84,6 +85,7 @@ def agency(agency_id: int | None):
             return redirect(url_for("admin.agencies"))
         if _save(action, f"agency:{values['code']}", {"changes": changes}):
             invalidate_router()
+            invalidate_choices()
             flash(_("Đã lưu đơn vị %(name)s.", name=values["name"]), "success")
             return redirect(url_for("admin.agencies"), code=303)
         form.code.errors.append(_("Mã này đã được dùng."))
@@ -138,6 +140,7 @@ def category(category_id: int | None):
             changes, action = apply_changes(record, values), "admin.category.update"
         if changes and _save(action, f"category:{values['code']}", {"changes": changes}):
             invalidate_router()
+            invalidate_choices()
             flash(_("Đã lưu lĩnh vực %(name)s.", name=values["name_vi"]), "success")
             return redirect(url_for("admin.category", category_id=record.id), code=303)
         if not changes:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from hotline.auth.access import roles_required, staff_user
-from hotline.extensions import db
-from hotline.models import CHANNELS, Agency
+from hotline.models import CHANNELS
 from hotline.staff import bp, labels
+from hotline.staff.choices import reference_choices
 from hotline.staff.export import csv_response
 from hotline.staff.stats import build_dashboard
 from hotline.timeutil import to_local, utcnow
@@ -113,7 +112,7 @@ def dashboard():
     board = build_dashboard(user, days=days, agency_id=agency_id, now=utcnow())
     agencies = []
     if user.sees_all_agencies:
-        agencies = db.session.execute(select(Agency).order_by(Agency.name)).scalars().all()
+        agencies = reference_choices().agency_options(active_only=False)
     return render_template(
         "staff/dashboard.html",
         board=board,

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
-from hotline.models import Category, Commune
 from hotline.phones import normalize_phone
 from hotline.staff import bp
+from hotline.staff.choices import reference_choices
 from hotline.staff.forms import NewTicketForm
 from hotline.staff.labels import options
 from hotline.tickets import services
@@ -19,18 +18,12 @@ from hotline.tickets.errors import InvalidInput
 
 
 def _fill(form: NewTicketForm) -> None:
-    locale = str(get_locale() or "vi")
-    categories = db.session.execute(
-        select(Category).where(Category.active.is_(True)).order_by(Category.name_vi)
-    ).scalars()
+    ref = reference_choices()
     form.category.choices = options(
         [("", _("— Chưa rõ (hệ thống tự phân loại) —"))]
-        + [(c.code, c.name(locale)) for c in categories]
+        + ref.category_options(str(get_locale() or "vi"), by_code=True)
     )
-    communes = db.session.execute(select(Commune).order_by(Commune.type, Commune.name)).scalars()
-    form.commune.choices = options(
-        [("", _("— Chưa rõ —"))] + [(c.id, c.full_name) for c in communes]
-    )
+    form.commune.choices = options([("", _("— Chưa rõ —"))] + ref.commune_options())
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])

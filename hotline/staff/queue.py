@@ -12,9 +12,10 @@ from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
 from hotline.extensions import db
-from hotline.models import AGENCY_STATUSES, CHANNELS, STATUSES, Agency, Category, Commune, Ticket
+from hotline.models import AGENCY_STATUSES, CHANNELS, STATUSES, Ticket
 from hotline.models import User as UserModel
 from hotline.staff import labels
+from hotline.staff.choices import reference_choices
 from hotline.staff.labels import options
 from hotline.staff.scope import scoped
 from hotline.staff.search import search_condition
@@ -62,15 +63,11 @@ class QueueFilterForm(FlaskForm):
             anything
             + [(s, labels.label(labels.SLA_LABELS, s)) for s in ("on_track", "at_risk", "breached")]
         )
-        categories = db.session.execute(select(Category).order_by(Category.name_vi)).scalars()
-        self.category.choices = options(anything + [(c.id, c.name(locale)) for c in categories])
-        communes = db.session.execute(
-            select(Commune).order_by(Commune.type, Commune.name)
-        ).scalars()
-        self.commune.choices = options(anything + [(c.id, c.full_name) for c in communes])
+        ref = reference_choices()
+        self.category.choices = options(anything + ref.category_options(locale, active_only=False))
+        self.commune.choices = options(anything + ref.commune_options())
         if user.sees_all_agencies:
-            agencies = db.session.execute(select(Agency).order_by(Agency.name)).scalars()
-            self.agency.choices = options(anything + [(a.id, a.name) for a in agencies])
+            self.agency.choices = options(anything + ref.agency_options(active_only=False))
         else:
             self.agency.choices = options(anything)
         self.channel.choices = options(

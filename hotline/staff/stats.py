@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, select
 
 from hotline.extensions import db
-from hotline.models import AGENCY_STATUSES, Agency, Ticket, User
+from hotline.models import AGENCY_STATUSES, Ticket, User
+from hotline.staff.choices import reference_choices
 from hotline.staff.queue import running_sla_state
 from hotline.timeutil import LOCAL_TZ, to_local
 
@@ -113,7 +114,7 @@ def build_dashboard(
             per_day[channel][index[key]] += count
 
     rows: dict[int, AgencyRow] = {}
-    names = dict(db.session.execute(select(Agency.id, Agency.name)).all())
+    names = {ident: name for ident, name, _active in reference_choices().agencies}
 
     def row(aid: int) -> AgencyRow:
         if aid not in rows:

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
-from hotline.models import Agency, Category, Commune, Ticket, TicketEvent, User
+from hotline.models import Ticket, TicketEvent, User
 from hotline.routing.services import reroute_ticket
 from hotline.sla.cycle import get_calendar
 from hotline.staff import bp, forms
+from hotline.staff.choices import reference_choices
 from hotline.staff.labels import ACTION_LABELS, options
 from hotline.staff.scope import ticket_or_404
 from hotline.staff.sla_display import running_deadline
@@ -101,11 +102,8 @@ def available_actions(ticket: Ticket, user: User) -> list[str]:
 
 
 def _agency_choices(exclude: int | None = None, blank: str | None = None) -> list:
-    rows = db.session.execute(
-        select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ).scalars()
     choices = [("", blank)] if blank is not None else []
-    return options(choices + [(a.id, a.name) for a in rows if a.id != exclude])
+    return options(choices + reference_choices().agency_options(exclude=exclude))
 
 
 def build_form(action: str, ticket: Ticket, formdata=None):
@@ -121,18 +119,11 @@ def build_form(action: str, ticket: Ticket, formdata=None):
         if formdata is None and ticket.transfer_to_agency_id:
             form.agency.data = str(ticket.transfer_to_agency_id)
     elif action == "assign":
-        categories = db.session.execute(
-            select(Category).where(Category.active.is_(True)).order_by(Category.name_vi)
-        ).scalars()
+        ref = reference_choices()
         form.category.choices = options(
-            [("", _("— Chọn lĩnh vực —"))] + [(c.id, c.name(locale)) for c in categories]
+            [("", _("— Chọn lĩnh vực —"))] + ref.category_options(locale)
         )
-        communes = db.session.execute(
-            select(Commune).order_by(Commune.type, Commune.name)
-        ).scalars()
-        form.commune.choices = options(
-            [("", _("— Không rõ —"))] + [(c.id, c.full_name) for c in communes]
-        )
+        form.commune.choices = options([("", _("— Không rõ —"))] + ref.commune_options())
         form.agency.choices = _agency_choices(blank=_("— Tự động —"))
         if formdata is None:
             form.category.data = str(ticket.category_id or "")

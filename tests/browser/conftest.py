@@ -124,3 +124,9 @@ def new_page(browser, live_server, request):
 def page(new_page):
     """One browser page."""
     return new_page()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_choices(app):
+    """Forget the staff forms' cached reference lists: tests reload reference data."""
+    app.extensions.pop("hotline_staff_choices", None)

@@ -45,3 +45,9 @@ def signed_in(app):
 def anon(app):
     """A client nobody signed in with."""
     return staff_client(app)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_choices(app):
+    """Forget the staff forms' cached reference lists: tests reload reference data."""
+    app.extensions.pop("hotline_staff_choices", None)
