@@ -123,7 +123,7 @@ def main_menu(attempt: int = 1) -> VoiceResponse:
         input="dtmf",
         num_digits=1,
         timeout=6,
-        action=_url("twilio_voice.menu"),
+        action=_url("twilio_voice.menu", attempt=attempt),
         method="POST",
     )
     if attempt == 1:
@@ -310,7 +310,10 @@ def menu() -> Response:
         return _twiml(_operator())
     response = VoiceResponse()
     _say(response, _text("invalid_choice"))
-    response.redirect(_url("twilio_voice.incoming", attempt=2), method="POST")
+    attempt = _attempt()
+    if attempt >= MAX_ATTEMPTS:
+        return _twiml(_goodbye(response))
+    response.redirect(_url("twilio_voice.incoming", attempt=attempt + 1), method="POST")
     return _twiml(response)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.intake.conftest import (
     BASE,
     inbound_count,
@@ -103,3 +105,34 @@ def test_wrong_auth_token_is_refused(client):
     signature = twilio_signature(BASE + "/twilio/voice", params, token="another-token")
     response = client.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 403
+
+
+def test_development_may_switch_the_check_off_and_says_so(caplog):
+    """Test that only development may skip signatures, and that it warns loudly at start."""
+    from tests.intake.conftest import make_limited_app, restore_limiter
+
+    with caplog.at_level("WARNING"):
+        dev = make_limited_app(ENV_NAME="development", TWILIO_VALIDATE_SIGNATURES=False)
+    try:
+        assert "TWILIO SIGNATURE CHECKS ARE OFF" in caplog.text
+        response = dev.test_client().post("/twilio/voice", data=CALL)
+        assert response.status_code == 200
+    finally:
+        restore_limiter(dev)
+
+
+def test_production_refuses_to_start_without_the_check():
+    """Test that a production config with signature checks off does not start."""
+    from config.settings import ProductionConfig
+    from hotline import create_app
+
+    class Unsigned(ProductionConfig):
+        SECRET_KEY = "s" * 40
+        TWILIO_VALIDATE_SIGNATURES = False
+
+        @classmethod
+        def check(cls) -> list[str]:
+            return []
+
+    with pytest.raises(RuntimeError, match="signature checks may only be off in development"):
+        create_app(Unsigned)

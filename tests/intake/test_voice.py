@@ -48,7 +48,7 @@ def test_incoming_call_offers_the_menu(client):
     gather = root.find("Gather")
     assert gather.get("input") == "dtmf"
     assert gather.get("numDigits") == "1"
-    assert gather.get("action") == BASE + "/twilio/voice/menu"
+    assert gather.get("action") == BASE + "/twilio/voice/menu?attempt=1"
     assert gather.get("method") == "POST"
     texts = says(gather)
     assert texts[0].startswith("Xin chào")
@@ -79,10 +79,14 @@ def test_key_1_lists_the_fields_from_the_province_config(client):
 
 
 def test_invalid_menu_key_is_said_and_menu_repeated(client):
-    """Test that an unknown key is announced and the menu comes again."""
-    root = twiml(twilio_post(client, "/twilio/voice/menu", {**CALL, "Digits": "7"}))
+    """Test that an unknown key is announced and the menu comes again, three times at most."""
+    params = {**CALL, "Digits": "7"}
+    root = twiml(twilio_post(client, "/twilio/voice/menu", params, query="attempt=1"))
     assert says(root) == ["Lựa chọn không hợp lệ."]
-    assert root.find("Redirect").text.startswith(BASE + "/twilio/voice")
+    assert root.find("Redirect").text == BASE + "/twilio/voice?attempt=2"
+    last = twiml(twilio_post(client, "/twilio/voice/menu", params, query="attempt=3"))
+    assert last.find("Redirect") is None
+    assert last.find("Hangup") is not None
 
 
 def test_field_key_leads_to_speech_and_recording(client):

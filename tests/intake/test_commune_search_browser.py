@@ -1,0 +1,58 @@
+"""Browser test of the commune search-as-you-type (our JS file) in Debian's chromium."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def test_commune_search_with_and_without_diacritics(app):
+    """Test that typing "buon ma", "Buôn Ma Thuột" or "BUON  MA THUOT" narrows to one ward."""
+    from playwright.sync_api import sync_playwright
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            options = page.locator("#commune option")
+            assert options.count() == 103  # the prompt and the 102 communes
+            for typed in ("buon ma", "Buôn Ma Thuột", "BUON  MA THUOT"):
+                page.fill("#commune-search", typed)
+                assert options.count() == 2, typed
+                assert page.input_value("#commune") == "phuong-buon-ma-thuot"
+            page.fill("#commune-search", "ea")
+            several = options.count()
+            assert several > 3
+            page.fill("#commune-search", "")
+            assert options.count() == 103
+            assert errors == []
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
