@@ -115,6 +115,10 @@ def _register_blueprints(app: Flask) -> None:
 
     register_intake(app)
 
+    from hotline.simulator import register_simulator
+
+    register_simulator(app)
+
     from hotline.staff.setup import register_staff_ui
 
     register_staff_ui(app)

@@ -161,3 +161,9 @@ def doctor_command(offline: bool) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) found")
     click.echo("all checks passed")
+
+
+# The simulator's commands live in its package (`hotline simulate sms|call`).
+from hotline.simulator.cli import simulate_cli  # noqa: E402
+
+hotline_cli.add_command(simulate_cli)
