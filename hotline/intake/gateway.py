@@ -15,7 +15,7 @@ from datetime import datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
-from hotline.intake.sms import MAX_TEXT, SmsDelivery, handle_sms
+from hotline.intake.sms import MAX_TEXT, SmsDelivery, handle_sms, sms_text
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms_gateway", __name__)
@@ -97,4 +97,4 @@ def gateway_sms():
             "provider": "gateway",
         },
     )
-    return jsonify(reply=handle_sms(delivery))
+    return jsonify(reply=sms_text(handle_sms(delivery)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -24,6 +24,7 @@ from hotline.intake.common import (
 )
 from hotline.intake.twilio_auth import twilio_signed
 from hotline.phones import normalize_phone
+from hotline.text import unaccent
 from hotline.tickets.services import (
     InboundRecord,
     NewAttachment,
@@ -149,10 +150,19 @@ def _twilio_media() -> list[tuple[str, str]]:
     return media
 
 
+def sms_text(text: str) -> str:
+    """Return TEXT as sent by SMS: unaccented when SMS_STRIP_DIACRITICS is on.
+
+    Vietnamese with diacritics costs UCS-2 segments of 70 characters; a province may
+    prefer plain letters to fit 160.
+    """
+    return unaccent(text) if current_app.config.get("SMS_STRIP_DIACRITICS") else text
+
+
 def twiml_message(text: str) -> Response:
     """Return TwiML that replies TEXT by SMS."""
     reply = MessagingResponse()
-    reply.message(text)
+    reply.message(sms_text(text))
     return Response(str(reply), mimetype="text/xml")
 
 

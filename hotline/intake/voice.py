@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from twilio.twiml.voice_response import Gather, Start, VoiceResponse
@@ -223,8 +223,11 @@ def track_prompt(attempt: int = 1, prefix: str = "") -> VoiceResponse:
 
 
 def _call_sid() -> str:
+    """Return the CallSid, the key of the call's one ticket; a request without it is a 400."""
     sid = (request.form.get("CallSid") or "").strip()
-    return sid[:120]
+    if not sid or len(sid) > 120:
+        abort(400, "CallSid is required")
+    return sid
 
 
 def _caller() -> str | None:
@@ -342,6 +345,7 @@ def category() -> Response:
 @twilio_signed
 def speech() -> Response:
     """The transcript of what the caller said: the ticket is created, its code read back."""
+    _call_sid()
     category_code = _category_param()
     text = (request.form.get("SpeechResult") or "").strip()[:4000]
     if not text:
@@ -364,6 +368,7 @@ def speech() -> Response:
 @twilio_signed
 def recorded() -> Response:
     """The <Record> verb finished: the recording makes (or completes) the call's ticket."""
+    _call_sid()
     ticket = _ticket_from_recording(_category_param())
     response = VoiceResponse()
     if ticket is not None:
@@ -375,6 +380,7 @@ def recorded() -> Response:
 @twilio_signed
 def recording() -> tuple[str, int]:
     """Recording status callback: attach the recording, even if the caller hung up."""
+    _call_sid()
     if (request.form.get("RecordingStatus") or "completed") == "completed":
         _ticket_from_recording(_category_param())
     return "", 204
@@ -435,14 +441,13 @@ def dial_done() -> Response:
 def status() -> tuple[str, int]:
     """Call status callback: keep the call's final status with its ticket, if it made one."""
     sid = _call_sid()
-    if sid:
-        try:
-            duration = int(request.form.get("CallDuration") or 0)
-        except ValueError:
-            duration = 0
-        update_inbound(
-            CHANNEL,
-            sid,
-            {"call_status": (request.form.get("CallStatus") or "")[:20], "duration": duration},
-        )
+    try:
+        duration = int(request.form.get("CallDuration") or 0)
+    except ValueError:
+        duration = 0
+    update_inbound(
+        CHANNEL,
+        sid,
+        {"call_status": (request.form.get("CallStatus") or "")[:20], "duration": duration},
+    )
     return "", 204

@@ -233,3 +233,18 @@ def test_gateway_lookup_and_empty(client):
     reply = gateway_post(client, {**PAYLOAD, "message_id": "vt-2", "text": " "}).json["reply"]
     assert "chưa có nội dung" in reply
     assert ticket_count() == 1
+
+
+def test_replies_can_be_sent_without_diacritics(client, app):
+    """Test that SMS_STRIP_DIACRITICS makes both SMS routes reply in plain letters."""
+    app.config["SMS_STRIP_DIACRITICS"] = True
+    try:
+        reply = _sms(client, "Mất điện từ sáng")
+        code = only_ticket().code
+        assert reply == f"Tong dai 1022 da tiep nhan phan anh cua quy vi. Ma so: {code}. " + (
+            f"De tra cuu, nhan: TRA {code}"
+        )
+        gateway = gateway_post(client, {**PAYLOAD, "text": " "}).json["reply"]
+        assert gateway.isascii()
+    finally:
+        app.config["SMS_STRIP_DIACRITICS"] = False

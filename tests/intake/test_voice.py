@@ -258,3 +258,10 @@ def test_unanswered_operator_call_offers_a_recording(client):
     params = {**CALL, "DialCallStatus": "busy"}
     root = twiml(twilio_post(client, "/twilio/voice/dial-done", params))
     assert root.find("Record") is not None
+
+
+def test_callback_without_call_sid_is_400(client):
+    """Test that a signed callback without CallSid is a clear 400 and stores nothing."""
+    params = {"From": "0912345678", "SpeechResult": "Đường ngập"}
+    assert twilio_post(client, "/twilio/voice/speech", params).status_code == 400
+    assert ticket_count() == 0
