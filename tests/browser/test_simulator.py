@@ -76,6 +76,26 @@ def test_admin_calls_1022_by_clicking_the_keypad(page: Page):
     assert page.errors == []
 
 
+def test_waiting_out_the_menu_then_hanging_up(page: Page):
+    """Test that "time out now" plays what follows the <Gather>, and hanging up ends the call."""
+    sign_in_as_admin(page)
+    page.goto("/simulator")
+    transcript = page.locator("#sim-transcript")
+    page.get_by_role("button", name="Gọi 1022").click()
+    expect(page.locator('#sim-keypad button[data-key="1"]')).to_be_enabled()
+    page.get_by_role("button", name="Hết giờ chờ ngay").click()
+    expect(transcript).to_contain_text("Quý vị chưa bấm phím nào.")
+    # The <Redirect> brought the menu back, without the greeting this time.
+    expect(transcript.locator("li", has_text="Để phản ánh một vấn đề")).to_have_count(2)
+    expect(transcript.locator("li", has_text="Xin chào, đây là")).to_have_count(1)
+    page.get_by_role("button", name="Gác máy").click()
+    expect(page.locator("#sim-call-status")).to_have_text("Cuộc gọi đã kết thúc.")
+    expect(page.locator("#sim-log li").first).to_contain_text("/twilio/voice/status → 204")
+    expect(page.locator("#sim-ticket")).to_be_hidden()
+    assert db.session.execute(select(Ticket)).first() is None
+    assert page.errors == []
+
+
 def test_admin_texts_1022_and_reads_the_reply(page: Page):
     """Test that an SMS sent from the page is answered with the new ticket's code."""
     sign_in_as_admin(page)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
+import time_machine
 from sqlalchemy import select
 
 from hotline.extensions import db
@@ -12,6 +14,7 @@ from hotline.models import Attachment, InboundMessage, Ticket
 from hotline.simulator.calls import CallScript, simulate_call
 from hotline.simulator.client import SimulatorError, account_sid, post_to_webhook, webhook_urls
 from hotline.simulator.twiml import CallEngine, new_sid
+from hotline.timeutil import LOCAL_TZ
 from tests.simulator.conftest import E164, PHONE
 
 SPEECH = "Đường Lê Duẩn phường Tân Lập có ổ gà lớn, xe máy đi qua rất nguy hiểm"
@@ -158,3 +161,25 @@ def test_only_this_apps_twilio_webhooks_can_be_posted_to(app):
             assert str(error) == "url"
         else:
             raise AssertionError(f"{url} was posted to")
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=LOCAL_TZ), tick=False)
+def test_key_0_dials_the_operator_and_a_missed_call_leaves_a_message(app):
+    """Test that key 0 dials in office hours; no answer posts DialCallStatus and offers <Record>."""
+    call = simulate_call(PHONE, CallScript(keys=["0"], dial="no-answer", record_seconds=8))
+    dial_done = [r for r in call.replies if urlsplit(r.url).path == "/twilio/voice/dial-done"]
+    assert dial_done and dial_done[0].params["DialCallStatus"] == "no-answer"
+    assert [e.text for e in call.events if e.kind == "dial"] == [app.config["OPERATOR_NUMBER"]]
+    assert any("Tổng đài viên đang bận" in text for text in call.said)
+    assert call.ticket is not None and call.ticket.channel == "voice"
+
+
+@time_machine.travel(datetime(2026, 11, 25, 9, 0, tzinfo=LOCAL_TZ), tick=False)
+def test_an_answered_operator_call_ends_without_a_ticket(app):
+    """Test that an answered operator call posts DialCallSid, then the IVR hangs up."""
+    call = simulate_call(PHONE, CallScript(keys=["0"], dial="completed"))
+    dial_done = [r for r in call.replies if urlsplit(r.url).path == "/twilio/voice/dial-done"][0]
+    assert dial_done.params["DialCallStatus"] == "completed"
+    assert dial_done.params["DialCallSid"].startswith("CA")
+    assert call.ticket is None
+    assert urlsplit(call.replies[-1].url).path == "/twilio/voice/status"

@@ -228,7 +228,8 @@
       state.recordStarted = Date.now();
       clearTimer();
       state.ticker = setInterval(renderPrompt, 500);
-      var limit = number(verb, "maxLength", DEFAULT_RECORD_MAX_LENGTH);
+      var limit = number(verb, "maxLength", DEFAULT_RECORD_MAX_LENGTH) || DEFAULT_RECORD_MAX_LENGTH;
+      state.deadline = Date.now() + limit * 1000; // Twilio stops at maxLength
       state.timer = setTimeout(function () { finishRecording("#"); }, limit * 1000);
       return;
     }
@@ -259,6 +260,8 @@
       if (engine.recordFinishKeys().indexOf(key) >= 0) { add(ui.transcript, "sim-you", t("pressed", key)); finishRecording(key); }
       return;
     }
+    var waiting = engine.waiting;
+    if (waiting.name !== "Gather" || engine.inputs(waiting).indexOf("dtmf") < 0) return; // keys go nowhere
     add(ui.transcript, "sim-you", t("pressed", key));
     var s = engine.press(key);
     if (s.requests.length) { clearTimer(); perform(s); }
