@@ -8,6 +8,7 @@ published here (the spec lets a jurisdiction leave `description` empty).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -292,6 +293,20 @@ def get_token(token: str, fmt: str):
     )
 
 
+def _token(key_id: int) -> str:
+    """Return the request's token: random, or derived from an Idempotency-Key header.
+
+    GeoReport v2 has no retry key; a client that sends `Idempotency-Key` (as with our JSON
+    API) gets the same token, and so the same service request, when it retries a POST.
+    """
+    idem = (request.headers.get("Idempotency-Key") or "").strip()
+    if not idem:
+        return uuid.uuid4().hex
+    if len(idem) > 80:
+        raise Open311Error(400, "Idempotency-Key is longer than 80 characters")
+    return hashlib.sha256(f"{key_id}:{idem}".encode()).hexdigest()[:32]
+
+
 def _float(name: str, low: float, high: float) -> float | None:
     raw = (request.form.get(name) or "").strip()
     if not raw:
@@ -357,7 +372,7 @@ def create_request(fmt: str):
     attachments = []
     if media_url.startswith(("https://", "http://")):
         attachments.append(NewAttachment("photo", source_url=media_url[:1000]))
-    token = uuid.uuid4().hex
+    token = _token(key.id)
     account_id = (request.form.get("account_id") or "").strip()[:120]
     try:
         ticket, _created = open_ticket(

@@ -254,3 +254,18 @@ def test_post_request_errors(server, api_key):
         assert response.status_code == status, change
         validate(response.json(), schemas.ERRORS)
     assert ticket_count() == 0
+
+
+def test_post_retry_with_idempotency_key_makes_one_request(server, api_key):
+    """Test that a POST retried with the same Idempotency-Key gives the same request and token."""
+    form = {
+        "api_key": api_key,
+        "service_code": "dien",
+        "address_string": "Thôn 2",
+        "description": "Dây điện võng thấp",
+    }
+    headers = {"Idempotency-Key": "app-retry-7"}
+    first = requests.post(f"{server}/requests.json", data=form, headers=headers, timeout=5)
+    again = requests.post(f"{server}/requests.json", data=form, headers=headers, timeout=5)
+    assert first.json() == again.json()
+    assert ticket_count() == 1
