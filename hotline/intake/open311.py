@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, request
@@ -27,13 +27,20 @@ from hotline.intake.common import (
     status_label,
 )
 from hotline.intake.open311_format import render, render_errors, w3c_datetime
+from hotline.intake.open311_params import (
+    Open311Error,
+    form_float,
+    query_datetime,
+    query_list,
+    query_positive_int,
+)
 from hotline.models import Category, Ticket
 from hotline.phones import normalize_phone
 from hotline.province import province_json
 from hotline.tickets.codes import clean_code, is_valid_code
 from hotline.tickets.errors import InvalidInput
 from hotline.tickets.services import InboundRecord, NewAttachment, find_inbound, open_ticket
-from hotline.timeutil import as_utc, utcnow
+from hotline.timeutil import utcnow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = "any(json, xml)"
@@ -44,15 +51,6 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Service definitions change only with a province data release.
 CHANGESET = "2025-07-01T00:00:00+07:00"
-
-
-class Open311Error(Exception):
-    """An error answered as the GeoReport error list."""
-
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status = status
-        self.description = description
 
 
 @bp.errorhandler(Open311Error)
@@ -188,45 +186,17 @@ def request_document(ticket: Ticket) -> dict:
     }
 
 
-def _parse_datetime(name: str) -> datetime | None:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise Open311Error(
-            400, f"{name} must be a W3C date-time, e.g. 2026-01-01T00:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise Open311Error(400, f"{name} must include a timezone (Z or +07:00)")
-    return as_utc(value)
-
-
-def _positive_int(name: str, default: int, maximum: int) -> int:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise Open311Error(400, f"{name} must be a whole number from 1 to {maximum}")
-    return int(raw)
-
-
-def _csv(name: str) -> list[str]:
-    return [v.strip() for v in (request.args.get(name) or "").split(",") if v.strip()]
-
-
 @bp.get(f"/requests.<{FORMATS}:fmt>")
 def list_requests(fmt: str):
     """Service requests by id, or filtered by service, dates and status, newest first."""
     _check_jurisdiction()
     query = select(Ticket)
-    ids = _csv("service_request_id")
+    ids = query_list("service_request_id")
     if ids:  # the spec: ids override every other filter
         codes = [clean_code(i) for i in ids if is_valid_code(clean_code(i))]
         query = query.where(Ticket.code.in_(codes))
     else:
-        start, end = _parse_datetime("start_date"), _parse_datetime("end_date")
+        start, end = query_datetime("start_date"), query_datetime("end_date")
         if start and end and start > end:
             raise Open311Error(400, "start_date is after end_date")
         if start and end and end - start > MAX_RANGE:
@@ -238,7 +208,7 @@ def list_requests(fmt: str):
         if start is None:
             start = end - MAX_RANGE
         query = query.where(Ticket.created_at >= start, Ticket.created_at <= end)
-        statuses = _csv("status")
+        statuses = query_list("status")
         if any(s not in ("open", "closed") for s in statuses):
             raise Open311Error(400, "status must be open or closed (comma-delimited)")
         if statuses and len(set(statuses)) == 1:
@@ -246,13 +216,13 @@ def list_requests(fmt: str):
             query = query.where(
                 (Ticket.status == "closed") if closed else (Ticket.status != "closed")
             )
-        service_codes = _csv("service_code")
+        service_codes = query_list("service_code")
         if service_codes:
             query = query.join(Category, Ticket.category_id == Category.id).where(
                 Category.code.in_(service_codes)
             )
-    page = _positive_int("page", 1, 100_000)
-    size = _positive_int("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    page = query_positive_int("page", 1, 100_000)
+    size = query_positive_int("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     tickets = (
         db.session.execute(
             query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
@@ -307,19 +277,6 @@ def _token(key_id: int) -> str:
     return hashlib.sha256(f"{key_id}:{idem}".encode()).hexdigest()[:32]
 
 
-def _float(name: str, low: float, high: float) -> float | None:
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Open311Error(400, f"{name} must be a number") from None
-    if not low <= value <= high:
-        raise Open311Error(400, f"{name} is out of range")
-    return value
-
-
 @bp.post(f"/requests.<{FORMATS}:fmt>")
 def create_request(fmt: str):
     """Create a service request (form-encoded, with api_key); answer its id and token."""
@@ -335,7 +292,7 @@ def create_request(fmt: str):
     ).scalar_one_or_none()
     if category is None:
         raise Open311Error(400, f"service_code {code} not found")
-    lat, lon = _float("lat", -90, 90), _float("long", -180, 180)
+    lat, lon = form_float("lat", -90, 90), form_float("long", -180, 180)
     if (lat is None) != (lon is None):
         raise Open311Error(400, "lat and long must be given together")
     address = (request.form.get("address_string") or "").strip()

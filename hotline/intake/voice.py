@@ -11,23 +11,34 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import select
-from twilio.twiml.voice_response import Gather, Start, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.extensions import db
 from hotline.intake.common import (
     is_answered,
-    public_url,
     spoken_digits,
     status_label,
     ticket_by_code,
 )
+from hotline.intake.ivr import (
+    MAX_ATTEMPTS,
+    action_url,
+    category_menu,
+    goodbye,
+    ivr_config,
+    ivr_text,
+    main_menu,
+    record_message,
+    say,
+    say_code,
+    speech_step,
+    track_prompt,
+    twiml_response,
+)
 from hotline.intake.twilio_auth import twilio_signed
-from hotline.models import Category, Ticket
+from hotline.models import Ticket
 from hotline.phones import normalize_phone
-from hotline.province import province_json
 from hotline.sla.cycle import get_calendar
 from hotline.tickets.codes import clean_code, is_valid_code
 from hotline.tickets.errors import InvalidInput
@@ -44,34 +55,8 @@ from hotline.timeutil import utcnow
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
 
-MAX_ATTEMPTS = 3
 MIN_RECORDING_SECONDS = 2  # shorter than this is silence or a hang-up, not a report
 CHANNEL = "voice"
-
-
-# --- TwiML helpers ----------------------------------------------------------------------
-
-
-def _ivr() -> dict[str, Any]:
-    return province_json("ivr.json")
-
-
-def _text(text_id: str, /, **values: Any) -> str:
-    text = _ivr().get("texts", {}).get(text_id, "")
-    return text.format_map(values) if values else text
-
-
-def _say(parent: VoiceResponse | Gather, text: str) -> None:
-    ivr = _ivr()
-    parent.say(text, language=ivr.get("language", "vi-VN"), voice=ivr.get("voice"))
-
-
-def _url(endpoint: str, **params: Any) -> str:
-    return public_url(url_for(endpoint, **{k: v for k, v in params.items() if v}))
-
-
-def _twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), mimetype="text/xml")
 
 
 def _attempt() -> int:
@@ -83,140 +68,8 @@ def _attempt() -> int:
 
 def _category_param() -> str | None:
     code = request.args.get("category") or None
-    known = {c for c in _ivr().get("category_keys", {}).values() if c}
+    known = {c for c in ivr_config().get("category_keys", {}).values() if c}
     return code if code in known else None
-
-
-def _goodbye(response: VoiceResponse) -> VoiceResponse:
-    _say(response, _text("goodbye"))
-    response.hangup()
-    return response
-
-
-def _say_code(response: VoiceResponse, code: str) -> None:
-    _say(response, _text("received"))
-    _say(response, spoken_digits(code))
-    _say(response, _text("repeat_code"))
-    _say(response, spoken_digits(code))
-
-
-def _record(response: VoiceResponse, category: str | None, prompt: str) -> None:
-    _say(response, prompt)
-    response.record(
-        action=_url("twilio_voice.recorded", category=category),
-        method="POST",
-        recording_status_callback=_url("twilio_voice.recording", category=category),
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-        max_length=180,
-        timeout=6,
-        finish_on_key="#",
-        play_beep=True,
-    )
-    _goodbye(response)
-
-
-def main_menu(attempt: int = 1) -> VoiceResponse:
-    """Return the greeting and the 1/2/0 menu."""
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=6,
-        action=_url("twilio_voice.menu", attempt=attempt),
-        method="POST",
-    )
-    if attempt == 1:
-        _say(gather, _text("welcome"))
-    _say(gather, _text("main_menu"))
-    response.append(gather)
-    _say(response, _text("no_input"))
-    if attempt < MAX_ATTEMPTS:
-        response.redirect(_url("twilio_voice.incoming", attempt=attempt + 1), method="POST")
-    else:
-        _goodbye(response)
-    return response
-
-
-def category_menu(attempt: int = 1, prefix: str = "") -> VoiceResponse:
-    """Return the menu of fields, one key each, 9 for anything else."""
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=6,
-        action=_url("twilio_voice.category", attempt=attempt),
-        method="POST",
-    )
-    if prefix:
-        _say(gather, prefix)
-    _say(gather, _text("category_menu"))
-    keys = _ivr().get("category_keys", {})
-    wanted = [code for code in keys.values() if code]
-    names = dict(
-        db.session.execute(
-            select(Category.code, Category.name_vi).where(
-                Category.code.in_(wanted), Category.active.is_(True)
-            )
-        ).all()
-    )
-    for key, code in sorted(keys.items()):
-        if code and code in names:
-            _say(gather, _text("category_option", name=names[code], key=key))
-    _say(gather, _text("category_other"))
-    response.append(gather)
-    _say(response, _text("no_input"))
-    if attempt < MAX_ATTEMPTS:
-        response.redirect(_url("twilio_voice.report", attempt=attempt + 1), method="POST")
-    else:
-        _goodbye(response)
-    return response
-
-
-def speech_step(category: str | None) -> VoiceResponse:
-    """Return the step where the caller speaks: transcript by <Gather>, voice by recording."""
-    response = VoiceResponse()
-    # Keep the caller's voice too: <Gather> gives text only, and Vietnamese speech
-    # recognition can be wrong; the recording reaches us by its status callback.
-    start = Start()
-    start.recording(
-        recording_status_callback=_url("twilio_voice.recording", category=category),
-        recording_status_callback_method="POST",
-        recording_status_callback_event="completed",
-        track="inbound",
-    )
-    response.append(start)
-    gather = Gather(
-        input="speech",
-        language=_ivr().get("language", "vi-VN"),
-        speech_timeout="auto",
-        timeout=8,
-        action=_url("twilio_voice.speech", category=category),
-        method="POST",
-    )
-    _say(gather, _text("speak_prompt"))
-    response.append(gather)
-    _record(response, category, _text("no_speech"))
-    return response
-
-
-def track_prompt(attempt: int = 1, prefix: str = "") -> VoiceResponse:
-    """Return the prompt for a 10-digit ticket code."""
-    response = VoiceResponse()
-    gather = Gather(
-        input="dtmf",
-        num_digits=10,
-        timeout=10,
-        finish_on_key="#",
-        action=_url("twilio_voice.track", attempt=attempt),
-        method="POST",
-    )
-    if prefix:
-        _say(gather, prefix)
-    _say(gather, _text("track_prompt"))
-    response.append(gather)
-    _say(response, _text("no_input"))
-    return _goodbye(response)
 
 
 # --- tickets from calls -----------------------------------------------------------------
@@ -297,7 +150,7 @@ def _ticket_from_recording(category: str | None) -> Ticket | None:
 @twilio_signed
 def incoming() -> Response:
     """An incoming call: greet and offer the menu."""
-    return _twiml(main_menu(_attempt()))
+    return twiml_response(main_menu(_attempt()))
 
 
 @bp.post("/menu")
@@ -306,25 +159,25 @@ def menu() -> Response:
     """The caller chose 1 (report), 2 (track) or 0 (operator)."""
     digit = (request.form.get("Digits") or "").strip()
     if digit == "1":
-        return _twiml(category_menu())
+        return twiml_response(category_menu())
     if digit == "2":
-        return _twiml(track_prompt())
+        return twiml_response(track_prompt())
     if digit == "0":
-        return _twiml(_operator())
+        return twiml_response(_operator())
     response = VoiceResponse()
-    _say(response, _text("invalid_choice"))
+    say(response, ivr_text("invalid_choice"))
     attempt = _attempt()
     if attempt >= MAX_ATTEMPTS:
-        return _twiml(_goodbye(response))
-    response.redirect(_url("twilio_voice.incoming", attempt=attempt + 1), method="POST")
-    return _twiml(response)
+        return twiml_response(goodbye(response))
+    response.redirect(action_url("twilio_voice.incoming", attempt=attempt + 1), method="POST")
+    return twiml_response(response)
 
 
 @bp.post("/report")
 @twilio_signed
 def report() -> Response:
     """The menu of fields (reached again when the caller pressed nothing)."""
-    return _twiml(category_menu(_attempt()))
+    return twiml_response(category_menu(_attempt()))
 
 
 @bp.post("/category")
@@ -332,13 +185,13 @@ def report() -> Response:
 def category() -> Response:
     """The caller chose a field by key (9: other)."""
     digit = (request.form.get("Digits") or "").strip()
-    keys = _ivr().get("category_keys", {})
+    keys = ivr_config().get("category_keys", {})
     if digit not in keys:
         attempt = _attempt()
         if attempt >= MAX_ATTEMPTS:
-            return _twiml(_goodbye(VoiceResponse()))
-        return _twiml(category_menu(attempt + 1, prefix=_text("invalid_choice")))
-    return _twiml(speech_step(keys[digit]))
+            return twiml_response(goodbye(VoiceResponse()))
+        return twiml_response(category_menu(attempt + 1, prefix=ivr_text("invalid_choice")))
+    return twiml_response(speech_step(keys[digit]))
 
 
 @bp.post("/speech")
@@ -350,8 +203,8 @@ def speech() -> Response:
     text = (request.form.get("SpeechResult") or "").strip()[:4000]
     if not text:
         response = VoiceResponse()
-        _record(response, category_code, _text("no_speech"))
-        return _twiml(response)
+        record_message(response, category_code, ivr_text("no_speech"))
+        return twiml_response(response)
     try:
         confidence = float(request.form.get("Confidence") or 0)
     except ValueError:
@@ -360,8 +213,8 @@ def speech() -> Response:
         text, category_code, [], {"source": "speech", "confidence": confidence}
     )
     response = VoiceResponse()
-    _say_code(response, ticket.code)
-    return _twiml(_goodbye(response))
+    say_code(response, ticket.code)
+    return twiml_response(goodbye(response))
 
 
 @bp.post("/recorded")
@@ -372,8 +225,8 @@ def recorded() -> Response:
     ticket = _ticket_from_recording(_category_param())
     response = VoiceResponse()
     if ticket is not None:
-        _say_code(response, ticket.code)
-    return _twiml(_goodbye(response))
+        say_code(response, ticket.code)
+    return twiml_response(goodbye(response))
 
 
 @bp.post("/recording")
@@ -395,31 +248,33 @@ def track() -> Response:
     if not is_valid_code(code):
         if attempt >= MAX_ATTEMPTS:
             response = VoiceResponse()
-            _say(response, _text("track_invalid"))
-            return _twiml(_goodbye(response))
-        return _twiml(track_prompt(attempt + 1, prefix=_text("track_invalid")))
+            say(response, ivr_text("track_invalid"))
+            return twiml_response(goodbye(response))
+        return twiml_response(track_prompt(attempt + 1, prefix=ivr_text("track_invalid")))
     ticket = ticket_by_code(code)
     response = VoiceResponse()
     if ticket is None:
-        _say(response, _text("track_not_found"))
+        say(response, ivr_text("track_not_found"))
     else:
-        _say(
+        say(
             response,
-            _text("track_status", code=spoken_digits(code), status=status_label(ticket.status)),
+            ivr_text("track_status", code=spoken_digits(code), status=status_label(ticket.status)),
         )
         if is_answered(ticket):
-            _say(response, _text("track_answer"))
-    return _twiml(_goodbye(response))
+            say(response, ivr_text("track_answer"))
+    return twiml_response(goodbye(response))
 
 
 def _operator() -> VoiceResponse:
     response = VoiceResponse()
     number = current_app.config.get("OPERATOR_NUMBER") or ""
     if number and get_calendar().is_working_time(utcnow()):
-        _say(response, _text("operator_connect"))
-        response.dial(number, action=_url("twilio_voice.dial_done"), method="POST", timeout=30)
+        say(response, ivr_text("operator_connect"))
+        response.dial(
+            number, action=action_url("twilio_voice.dial_done"), method="POST", timeout=30
+        )
         return response
-    _record(response, None, _text("operator_closed"))
+    record_message(response, None, ivr_text("operator_closed"))
     return response
 
 
@@ -431,9 +286,9 @@ def dial_done() -> Response:
     response = VoiceResponse()
     if status in ("completed", "answered"):
         response.hangup()
-        return _twiml(response)
-    _record(response, None, _text("operator_busy"))
-    return _twiml(response)
+        return twiml_response(response)
+    record_message(response, None, ivr_text("operator_busy"))
+    return twiml_response(response)
 
 
 @bp.post("/status")
