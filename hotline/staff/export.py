@@ -90,7 +90,13 @@ def export_csv():
     form.validate()
     filters = QueueFilters.from_form(form)
     stmt = ordered(filtered_tickets(user, filters), filters.sort).limit(EXPORT_LIMIT)
-    tickets = db.session.execute(stmt.execution_options(yield_per=1000)).scalars()
+
+    def rows() -> Iterator[list]:
+        # Queried while streaming: Flask tears the request down (closing the session) before
+        # the body is sent, then pushes the contexts again around this generator.
+        tickets = db.session.execute(stmt.execution_options(yield_per=1000)).scalars()
+        yield from _ticket_rows(tickets, locale)
+
     header = [
         _("Mã phiếu"),
         _("Trạng thái"),
@@ -108,4 +114,4 @@ def export_csv():
         _("Nội dung"),
     ]
     filename = f"phieu-1022-{to_local(utcnow()):%Y%m%d-%H%M}.csv"
-    return csv_response(filename, header, _ticket_rows(tickets, locale))
+    return csv_response(filename, header, rows())

@@ -5,13 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 from hotline.extensions import db
 from hotline.models import Ticket
 from hotline.staff.queue import QueueFilters, fetch_page, filtered_tickets, ordered
 from hotline.timeutil import utcnow
-from tests.web.staff_helpers import agency, commune, make_ticket, make_user, reload
+from tests.web.staff_helpers import (
+    agency,
+    commune,
+    login,
+    make_ticket,
+    make_user,
+    reload,
+)
 
 
 def _codes(response) -> list[str]:
@@ -179,3 +188,24 @@ def test_ticket_codes_are_unique_in_every_list(signed_in):
     client, _ = signed_in("supervisor")
     codes = _codes(client.get("/staff/tickets?sort=newest"))
     assert len(codes) == len(set(codes)) == 3
+
+
+def test_csv_streams_outside_the_test_app_context(app):
+    """Test that the CSV streams when served for real (no app context kept around the request).
+
+    The suite keeps an app context open around each test, which would hide a query made in
+    the view and read after Flask has closed the request's session.
+    """
+    ticket = make_ticket("assigned")
+    user = SimpleNamespace(email=make_user("supervisor").email)  # plain: read in the thread
+    result: dict = {}
+
+    def download():
+        client = app.test_client()  # no app context in this thread: none to clear either
+        login(client, user)
+        result["body"] = client.get("/staff/tickets.csv").data
+
+    worker = threading.Thread(target=download)
+    worker.start()
+    worker.join(timeout=30)
+    assert ticket.code in result["body"].decode("utf-8-sig")
