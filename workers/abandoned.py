@@ -30,6 +30,9 @@ from rq.worker import BaseWorker, SimpleWorker
 
 log = logging.getLogger(__name__)
 
+# Statuses of a job that ended: anything else held by a dead worker is lost work ("queued"
+# too: a worker killed between taking a job and starting it leaves it queued in no queue).
+DONE = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 # A process that started this long after the worker registered is another process
 # that was given the same pid.
 PID_REUSE_SLACK_SECONDS = 2.0
@@ -115,8 +118,8 @@ def fail_jobs_of_dead_workers(worker: BaseWorker) -> list[str]:
                 job = Job.fetch(execution.job_id, connection=worker.connection)
             except NoSuchJobError:
                 continue
-            if job.get_status(refresh=False) != JobStatus.STARTED:
-                continue  # it finished before the worker died
+            if job.get_status(refresh=False) in DONE:
+                continue  # it ended before the worker died
             queue = Queue(job.origin, connection=worker.connection)
             reason = f"AbandonedJobError: worker {dead.name} (pid {dead.pid}) died while running it"
             worker.handle_job_failure(job, queue, exc_string=reason, execution=execution)

@@ -123,6 +123,25 @@ def test_job_without_retries_is_failed_so_recovery_can_push_it_again(app, redis_
     assert Queue("default", connection=redis_conn).job_ids == [job.id]
 
 
+def test_job_taken_but_not_started_is_handed_back(app, redis_conn):
+    """Test that a job a worker took but died before starting (still "queued") runs again."""
+    queue = Queue("default", connection=redis_conn)
+    job = queue.enqueue("workers.jobs.ping", "taken", retry=Retry(max=1))
+    dead = make_worker(app, ["default"])
+    dead.register_birth()
+    assert queue.dequeue_any([queue], None, connection=redis_conn)[0].id == job.id
+    dead.prepare_execution(job)  # ... and the process was killed right here
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    redis_conn.hset(dead.key, "pid", gone.pid)
+    assert job.get_status(refresh=True) == JobStatus.QUEUED and queue.count == 0
+
+    make_worker(app, ["default"]).work(burst=True)
+
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert job.return_value()["pong"] == "taken"
+
+
 def test_a_live_worker_keeps_its_job(app, redis_conn):
     """Test that the jobs of a worker whose process still runs are left alone."""
     queue = Queue("default", connection=redis_conn)
