@@ -18,7 +18,7 @@ from hotline.models import OutboxMessage
 from hotline.notifications.errors import PermanentSendError, TransientSendError
 from hotline.notifications.mailer import build_email, send_email
 from hotline.notifications.render import RenderedMessage, render_message
-from hotline.notifications.sms import sms_sender
+from hotline.notifications.sms import count_segments, sms_sender
 from hotline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,11 @@ def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
         db.session.rollback()
         return "not-due"
     message.attempts = (message.attempts or 0) + 1
+    segments = 0
     try:
         rendered = render_message(message)
+        if message.channel == "sms":
+            segments = count_segments(rendered.text).segments  # what the SMS costs
         provider_id = _deliver(message, rendered)
     except PermanentSendError as exc:
         outcome = "failed"
@@ -114,12 +117,13 @@ def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
             }
     # No recipient in the log: ids and templates only.
     log.info(
-        "outbox %s %s via %s: %s (attempt %s)",
+        "outbox %s %s via %s: %s (attempt %s%s)",
         message.id,
         message.template,
         message.channel,
         outcome,
         message.attempts,
+        f", {segments} SMS segments" if segments else "",
     )
     db.session.commit()
     return outcome
