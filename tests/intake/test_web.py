@@ -307,3 +307,15 @@ def test_track_is_rate_limited():
         assert statuses == [400, 400, 429]
     finally:
         restore_limiter(limited)
+
+
+def test_upload_over_the_request_limit_is_413_in_vietnamese(client, app):
+    """Test that a body over MAX_CONTENT_LENGTH answers the form with a clear message."""
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    try:
+        response = post_form(client, GOOD, [(image_bytes("PNG") + b"\0" * 2_000_000, "a.png")])
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
+    assert response.status_code == 413
+    assert "Tổng dung lượng ảnh quá lớn" in response.get_data(as_text=True)
+    assert ticket_count() == 0
