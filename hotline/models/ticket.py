@@ -49,6 +49,20 @@ CLOSE_REASONS = ("answered", "spam", "duplicate", "out_of_scope")
 
 _open_sql = "status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"
 _not_closed_sql = "status <> 'closed'"
+_running_sql = "due_at IS NOT NULL"
+_undated_sql = "due_at IS NULL AND status <> 'closed'"
+# What the staff queues filter on, kept in their indexes (see Ticket.__table_args__).
+QUEUE_FILTER_COLUMNS = [
+    "agency_id",
+    "status",
+    "category_id",
+    "commune_id",
+    "channel",
+    "created_at",
+    "acknowledged_at",
+    "acknowledge_state",
+    "resolve_state",
+]
 
 
 class Ticket(db.Model):
@@ -74,26 +88,49 @@ class Ticket(db.Model):
         ),
         Index("ix_tickets_status_created", "status", "created_at"),
         Index("ix_tickets_created", "created_at"),
-        # Staff queues: open tickets by nearest deadline, per agency and for everyone.
+        # Staff queues, per agency and for everyone: open tickets with a running deadline in
+        # deadline order, and the others (new, triage, answered) by id. The filter columns are
+        # included, so a page is found by an index-only scan whatever the filters.
         Index(
             "ix_tickets_queue_agency_due",
             "agency_id",
             "due_at",
             "id",
-            postgresql_where=text(_not_closed_sql),
-            sqlite_where=text(_not_closed_sql),
+            postgresql_where=text(_running_sql),
+            sqlite_where=text(_running_sql),
+            postgresql_include=[c for c in QUEUE_FILTER_COLUMNS if c != "agency_id"],
         ),
         Index(
             "ix_tickets_queue_due",
             "due_at",
             "id",
-            postgresql_where=text(_not_closed_sql),
-            sqlite_where=text(_not_closed_sql),
+            postgresql_where=text(_running_sql),
+            sqlite_where=text(_running_sql),
+            postgresql_include=QUEUE_FILTER_COLUMNS,
+        ),
+        Index(
+            "ix_tickets_queue_agency_undated",
+            "agency_id",
+            "id",
+            postgresql_where=text(_undated_sql),
+            sqlite_where=text(_undated_sql),
+            postgresql_include=[c for c in QUEUE_FILTER_COLUMNS if c != "agency_id"],
+        ),
+        Index(
+            "ix_tickets_queue_undated",
+            "id",
+            postgresql_where=text(_undated_sql),
+            sqlite_where=text(_undated_sql),
+            postgresql_include=QUEUE_FILTER_COLUMNS,
         ),
         # Staff lists newest first (closed tickets, "all"), per agency.
         Index("ix_tickets_agency_id_id", "agency_id", "id"),
-        # Dashboard: answers given in a period (on-time rate, time to resolve).
-        Index("ix_tickets_resolved_at", "resolved_at"),
+        # Dashboard: answers given in a period (on-time rate, time to resolve), index-only.
+        Index(
+            "ix_tickets_resolved_at",
+            "resolved_at",
+            postgresql_include=["agency_id", "resolve_state", "resolve_working_minutes"],
+        ),
         # Search with or without diacritics: LIKE '%word%' on the folded text, by trigrams
         # on PostgreSQL (the extension is created with the table, see below).
         Index(
@@ -101,6 +138,15 @@ class Ticket(db.Model):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        # The same for open tickets only: searching the queues stays small and fast.
+        Index(
+            "ix_tickets_search_open_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_where=text(_not_closed_sql),
+            sqlite_where=text(_not_closed_sql),
         ),
         # The duplicates merged into a ticket, listed on its page.
         Index(

@@ -12,14 +12,14 @@ from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
 from hotline.extensions import db
-from hotline.models import AGENCY_STATUSES, CHANNELS, STATUSES, Ticket
+from hotline.models import CHANNELS, STATUSES, Ticket
 from hotline.models import User as UserModel
 from hotline.staff import labels
 from hotline.staff.choices import reference_choices
 from hotline.staff.labels import options
 from hotline.staff.scope import scoped
 from hotline.staff.search import search_condition
-from hotline.timeutil import LOCAL_TZ
+from hotline.timeutil import LOCAL_TZ, utcnow
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -128,19 +128,39 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-def running_sla_state(state: str):
-    """The condition "the timer that runs now (first response, else resolution) is STATE"."""
-    return and_(
-        Ticket.status.in_(AGENCY_STATUSES),
-        or_(
-            and_(Ticket.acknowledged_at.is_(None), Ticket.acknowledge_state == state),
-            and_(Ticket.acknowledged_at.is_not(None), Ticket.resolve_state == state),
+# States in which an SLA clock runs (waiting for the citizen pauses it).
+RUNNING_STATUSES = ("assigned", "acknowledged", "transfer_requested")
+
+
+def _stored_state_is(state: str):
+    """The running timer's stored state (first response, else resolution) is STATE."""
+    return or_(
+        and_(
+            Ticket.acknowledged_at.is_(None),
+            func.coalesce(Ticket.acknowledge_state, "") == state,
         ),
+        and_(Ticket.acknowledged_at.is_not(None), func.coalesce(Ticket.resolve_state, "") == state),
     )
 
 
-def filtered_tickets(user: UserModel, filters: QueueFilters) -> Select:
+def running_sla_state(state: str, now: datetime):
+    """The condition "the ticket's running deadline is in STATE at NOW".
+
+    Overdue is read from the deadline itself (exact to the second, and indexed); "at risk"
+    comes from the state the SLA sweep keeps, for deadlines still ahead.
+    """
+    running = Ticket.status.in_(RUNNING_STATUSES)
+    if state == "breached":
+        return and_(running, Ticket.due_at <= now)
+    at_risk = _stored_state_is("at_risk")
+    if state == "at_risk":
+        return and_(running, Ticket.due_at > now, at_risk)
+    return and_(running, Ticket.due_at > now, ~at_risk)
+
+
+def filtered_tickets(user: UserModel, filters: QueueFilters, now: datetime | None = None) -> Select:
     """Return the scoped, filtered SELECT of tickets (not ordered)."""
+    now = now or utcnow()
     stmt = scoped(select(Ticket), user)
     if filters.status == "open":
         stmt = stmt.where(Ticket.status != "closed")
@@ -151,14 +171,8 @@ def filtered_tickets(user: UserModel, filters: QueueFilters) -> Select:
         if filters.status != "closed":
             # Lets PostgreSQL use the partial queue indexes (WHERE status <> 'closed').
             stmt = stmt.where(Ticket.status != "closed")
-    if filters.sla == "on_track":
-        stmt = stmt.where(
-            Ticket.status.in_(AGENCY_STATUSES),
-            ~running_sla_state("at_risk"),
-            ~running_sla_state("breached"),
-        )
-    elif filters.sla in ("at_risk", "breached"):
-        stmt = stmt.where(running_sla_state(filters.sla))
+    if filters.sla in ("on_track", "at_risk", "breached"):
+        stmt = stmt.where(running_sla_state(filters.sla, now))
     if filters.category_id is not None:
         stmt = stmt.where(Ticket.category_id == filters.category_id)
     if filters.commune_id is not None:
@@ -197,13 +211,6 @@ def count_capped(stmt: Select, cap: int = COUNT_CAP) -> int:
 # --- keyset pages -------------------------------------------------------------------------
 
 
-def _encode(phase: str, ticket: Ticket) -> str:
-    if phase == "d":
-        micros = (ticket.due_at - _EPOCH) // timedelta(microseconds=1)
-        return f"d{micros}_{ticket.id}"
-    return f"{phase}{ticket.id}"
-
-
 def _decode(cursor: str | None) -> tuple[str | None, datetime | None, int | None]:
     """Return (phase, due, id) from a cursor; anything malformed means the first page."""
     if not cursor or len(cursor) > 60:
@@ -228,38 +235,56 @@ class Page:
     next_cursor: str | None
 
 
+def _ids(stmt: Select, order: tuple, limit: int) -> list:
+    """Return (id, due_at) of the first LIMIT rows: an index-only scan of the queue indexes."""
+    query = stmt.with_only_columns(Ticket.id, Ticket.due_at).order_by(*order).limit(limit)
+    return list(db.session.execute(query).all())
+
+
+def _tickets(ids: list[int]) -> list[Ticket]:
+    """Load the tickets of IDS (with category, commune and agency), in that order."""
+    if not ids:
+        return []
+    rows = db.session.execute(select(Ticket).where(Ticket.id.in_(ids))).unique().scalars()
+    by_id = {t.id: t for t in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def fetch_page(stmt: Select, sort: str, cursor: str | None, size: int = PAGE_SIZE) -> Page:
     """Return the page of STMT after CURSOR in SORT order.
 
     "due" pages through tickets with a running deadline (nearest first, then by id), then
-    through those without one (by id); each step is one index range scan, however deep.
+    through those without one (by id). Each step finds its ids by one range scan of a
+    covering index, then loads just those tickets.
     """
     phase, due, ident = _decode(cursor)
-    scalars = db.session.execute
     if sort in ("newest", "oldest"):
         q = stmt
         if phase == "i":
             q = q.where(Ticket.id < ident if sort == "newest" else Ticket.id > ident)
-        q = q.order_by(Ticket.id.desc() if sort == "newest" else Ticket.id).limit(size + 1)
-        rows = list(scalars(q).unique().scalars())
-        more = len(rows) > size
-        return Page(rows[:size], _encode("i", rows[size - 1]) if more else None)
-    rows: list[Ticket] = []
+        order = (Ticket.id.desc(),) if sort == "newest" else (Ticket.id,)
+        found = _ids(q, order, size + 1)
+        more = len(found) > size
+        rows = _tickets([i for i, _ in found[:size]])
+        return Page(rows, f"i{found[size - 1][0]}" if more else None)
+    found = []
     if phase in (None, "d"):
         q = stmt.where(Ticket.due_at.is_not(None))
         if phase == "d":
             q = q.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(due, ident))
-        q = q.order_by(Ticket.due_at, Ticket.id).limit(size + 1)
-        rows = list(scalars(q).unique().scalars())
-    if len(rows) <= size:
+        found = _ids(q, (Ticket.due_at, Ticket.id), size + 1)
+    if len(found) <= size:
         q = stmt.where(Ticket.due_at.is_(None))
         if phase == "n":
             q = q.where(Ticket.id > ident)
-        q = q.order_by(Ticket.id).limit(size + 1 - len(rows))
-        rows += list(scalars(q).unique().scalars())
-    more = len(rows) > size
-    rows = rows[:size]
+        found += _ids(q, (Ticket.id,), size + 1 - len(found))
+    more = len(found) > size
+    found = found[:size]
+    rows = _tickets([i for i, _ in found])
     if not more:
         return Page(rows, None)
-    last = rows[-1]
-    return Page(rows, _encode("d" if last.due_at is not None else "n", last))
+    last_id, last_due = found[-1]
+    if last_due is None:
+        return Page(rows, f"n{last_id}")
+    micros = (last_due - _EPOCH) // timedelta(microseconds=1)
+    return Page(rows, f"d{micros}_{last_id}")

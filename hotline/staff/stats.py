@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, select
 
 from hotline.extensions import db
-from hotline.models import AGENCY_STATUSES, Ticket, User
+from hotline.models import Ticket, User
 from hotline.staff.choices import reference_choices
 from hotline.staff.queue import running_sla_state
 from hotline.timeutil import LOCAL_TZ, to_local
@@ -126,10 +126,11 @@ def build_dashboard(
             select(
                 Ticket.agency_id,
                 func.count(),
-                func.sum(case((running_sla_state("at_risk"), 1), else_=0)),
-                func.sum(case((running_sla_state("breached"), 1), else_=0)),
+                func.sum(case((running_sla_state("at_risk", now), 1), else_=0)),
+                func.sum(case((running_sla_state("breached", now), 1), else_=0)),
             )
-            .where(Ticket.status.in_(AGENCY_STATUSES), Ticket.status != "closed")
+            # A running deadline is what makes a ticket the agency's open work (index-only).
+            .where(Ticket.due_at.is_not(None))
             .group_by(Ticket.agency_id),
             user,
             agency_id,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 17:50:14.461983
+Create Date: 2026-11-26 18:06:55.409301
 
 """
 from alembic import op
@@ -210,9 +210,12 @@ def upgrade():
         batch_op.create_index('ix_tickets_next_sla_check', ['next_sla_check_at'], unique=False, postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_tickets_phone'), ['phone'], unique=False)
         batch_op.create_index('ix_tickets_published_closed', ['closed_at'], unique=False, postgresql_where=sa.text('answer_published'), sqlite_where=sa.text('answer_published = 1'))
-        batch_op.create_index('ix_tickets_queue_agency_due', ['agency_id', 'due_at', 'id'], unique=False, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
-        batch_op.create_index('ix_tickets_queue_due', ['due_at', 'id'], unique=False, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
-        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
+        batch_op.create_index('ix_tickets_queue_agency_due', ['agency_id', 'due_at', 'id'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))
+        batch_op.create_index('ix_tickets_queue_agency_undated', ['agency_id', 'id'], unique=False, postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
+        batch_op.create_index('ix_tickets_queue_due', ['due_at', 'id'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))
+        batch_op.create_index('ix_tickets_queue_undated', ['id'], unique=False, postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
+        batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False, postgresql_include=['agency_id', 'resolve_state', 'resolve_working_minutes'])
+        batch_op.create_index('ix_tickets_search_open_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
         batch_op.create_index('ix_tickets_search_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
         batch_op.create_index('ix_tickets_status_created', ['status', 'created_at'], unique=False)
 
@@ -335,9 +338,12 @@ def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_created')
         batch_op.drop_index('ix_tickets_search_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
-        batch_op.drop_index('ix_tickets_resolved_at')
-        batch_op.drop_index('ix_tickets_queue_due', postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
-        batch_op.drop_index('ix_tickets_queue_agency_due', postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_search_open_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_resolved_at', postgresql_include=['agency_id', 'resolve_state', 'resolve_working_minutes'])
+        batch_op.drop_index('ix_tickets_queue_undated', postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_queue_due', postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))
+        batch_op.drop_index('ix_tickets_queue_agency_undated', postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_queue_agency_due', postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_published_closed', postgresql_where=sa.text('answer_published'), sqlite_where=sa.text('answer_published = 1'))
         batch_op.drop_index(batch_op.f('ix_tickets_phone'))
         batch_op.drop_index('ix_tickets_next_sla_check', postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))

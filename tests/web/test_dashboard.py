@@ -29,12 +29,13 @@ def _scenario():
     make_ticket("assigned", channel="sms")
     risky = make_ticket("assigned", channel="voice", now=now - timedelta(days=1))
     _set(risky, acknowledge_state="at_risk")
-    late = make_ticket("acknowledged", "so-xay-dung", "giao-thong", channel="web")
-    _set(late, resolve_state="breached")
+    make_ticket(
+        "acknowledged", "so-xay-dung", "giao-thong", channel="web", now=now - timedelta(days=20)
+    )  # its answer deadline has passed
     for minutes, state in ((60, "met"), (120, "met"), (600, "breached")):
         done = make_ticket("resolved", channel="api", now=now - timedelta(days=3))
         _set(done, resolve_working_minutes=minutes, resolve_state=state)
-    make_ticket("assigned", channel="web", now=now - timedelta(days=45))  # before the period
+    make_ticket("assigned", channel="web", now=now - timedelta(days=45))  # overdue, old
     return now
 
 
@@ -43,13 +44,14 @@ def test_figures_per_day_channel_and_agency(app):
     now = _scenario()
     board = build_dashboard(make_user("supervisor"), days=30, now=now)
     today = len(board.days) - 1
-    assert board.per_day["web"][today] == 2 and board.per_day["sms"][today] == 1
+    assert board.per_day["web"][today] == 1 and board.per_day["sms"][today] == 1
+    assert board.per_day["web"][today - 20] == 1
     assert board.per_day["voice"][today - 1] == 1
     assert board.per_day["api"][today - 3] == 3
     assert board.totals["received"] == 7  # the 45-day-old ticket is outside the period
     rows = {a.agency_id: a for a in board.agencies}
     power = rows[agency("dien-luc").id]
-    assert (power.open, power.at_risk, power.breached) == (4, 1, 0)
+    assert (power.open, power.at_risk, power.breached) == (4, 1, 1)
     assert (power.answered, power.on_time, power.on_time_rate) == (3, 2, 66.7)
     assert power.median_hours == 2.0
     roads = rows[agency("so-xay-dung").id]
@@ -90,5 +92,5 @@ def test_dashboard_csv_has_bom_and_every_agency_row(signed_in):
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][0] == "Đơn vị" and rows[0][6] == "Tỷ lệ đúng hạn (%)"
     names = {r[0]: r for r in rows[1:]}
-    assert names["Công ty Điện lực Đắk Lắk"][1:4] == ["4", "1", "0"]
+    assert names["Công ty Điện lực Đắk Lắk"][1:4] == ["4", "1", "1"]
     assert names["Công ty Điện lực Đắk Lắk"][6] == "66.7"
