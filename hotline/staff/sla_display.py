@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 
 from hotline.models import AGENCY_STATUSES, Ticket
+from hotline.province import province_json
+from hotline.province.files import working_day_minutes
 from hotline.sla.calendar import WorkingCalendar
 
 # Beyond this many calendar days, counting working time day by day is not worth it for a
@@ -26,8 +28,15 @@ class Deadline:
 
 
 def _duration(delta: timedelta) -> str:
+    """Working time as people count it: working days (of the office hours), hours, minutes."""
+    day = working_day_minutes(province_json("calendar.json")) or 8 * 60
     minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, day)
     hours, minutes = divmod(minutes, 60)
+    if days:
+        if hours:
+            return _("%(d)d ngày %(h)d giờ làm việc", d=days, h=hours)
+        return _("%(d)d ngày làm việc", d=days)
     if hours and minutes:
         return _("%(h)d giờ %(m)d phút", h=hours, m=minutes)
     if hours:
