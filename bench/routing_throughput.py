@@ -57,7 +57,7 @@ def texts() -> list[str]:
 
 def drain(app, queue_name: str) -> float:
     """Run one worker in burst mode on QUEUE_NAME; return the seconds it took."""
-    worker = make_worker(app, [queue_name], name=f"bench-{queue_name}-{time.time_ns()}")
+    worker = make_worker(app, [queue_name], name=f"{queue_name}-worker")
     started = time.perf_counter()
     worker.work(burst=True, logging_level="WARNING")
     return time.perf_counter() - started
@@ -73,16 +73,17 @@ def main() -> None:
     samples = texts()
     with app.app_context():
         reset_schema()
-        redis_connection().flushdb()
+        # Queues of this run only (no FLUSHDB: the Redis database may be shared).
+        run = f"{os.getpid()}-{time.time_ns()}"
         ids = []
         for i in range(TICKETS):
             text = rng.choice(samples) + f" (phản ánh số {i})"
             ticket, _ = open_ticket(channel="web", description=text, route=False)
             ids.append(ticket.id)
-        queue = Queue("bench-route", connection=redis_connection())
+        queue = Queue(f"bench-route-{run}", connection=redis_connection())
         for ticket_id in ids:
             queue.enqueue("workers.jobs.route_ticket", ticket_id, result_ttl=60)
-        routing_s = drain(app, "bench-route")
+        routing_s = drain(app, queue.name)
         failed = FailedJobRegistry(queue=queue)
         if failed.count:
             job = Job.fetch(failed.get_job_ids()[0], connection=redis_connection())
@@ -91,10 +92,10 @@ def main() -> None:
         outcomes = Counter(
             db.session.execute(select(Ticket.status).where(Ticket.id.in_(ids))).scalars()
         )
-        ping = Queue("bench-ping", connection=redis_connection())
+        ping = Queue(f"bench-ping-{run}", connection=redis_connection())
         for i in range(TICKETS):
             ping.enqueue("workers.jobs.ping", str(i), result_ttl=60)
-        ping_s = drain(app, "bench-ping")
+        ping_s = drain(app, ping.name)
     routing_tps = TICKETS / routing_s
     ping_jps = TICKETS / ping_s
     print(f"routed {TICKETS} tickets in {routing_s:.2f} s: {dict(outcomes)}")

@@ -30,7 +30,7 @@ from hotline.models import Agency, Category, Ticket, User  # noqa: E402
 DB_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hotline_bench_workers"
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 # Wednesday 4 March 2026, 10:00 in Đắk Lắk: the instant every benchmark sweeps at.
 NOW = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
 DUE = 1_000
