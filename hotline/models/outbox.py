@@ -12,7 +12,8 @@ from hotline.extensions import db
 from hotline.models.types import UTCDateTime
 from hotline.timeutil import utcnow
 
-OUTBOX_STATUSES = ("pending", "sent", "delivered", "failed", "undelivered")
+# "sending": handed to the provider, outcome not written yet (see notifications.sender).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "undelivered")
 
 
 class OutboxMessage(db.Model):

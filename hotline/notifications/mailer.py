@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -37,8 +38,23 @@ def build_email(to: str, subject: str, text: str, html: str | None, reference: s
     return message
 
 
-def send_email(message: EmailMessage) -> str:
+class _HandOverSMTP(smtplib.SMTP):
+    """An SMTP client that calls `on_data` right before DATA: once the server accepted the
+    sender and the recipient, the next reply may be the one that takes the message."""
+
+    on_data: Callable[[], None] | None = None
+
+    def data(self, msg):  # noqa: D102 - smtplib's own
+        if self.on_data is not None:
+            self.on_data()
+        return super().data(msg)
+
+
+def send_email(message: EmailMessage, on_handover: Callable[[], None] | None = None) -> str:
     """Hand MESSAGE to the SMTP server; return its Message-ID.
+
+    ON_HANDOVER is called after the server accepted the envelope, right before the message
+    itself is sent (a refused connection or recipient happens before it, nothing sent).
 
     Raises:
         PermanentSendError: the server refused with a 5xx reply.
@@ -46,9 +62,10 @@ def send_email(message: EmailMessage) -> str:
     """
     config = current_app.config
     try:
-        with smtplib.SMTP(
+        with _HandOverSMTP(
             config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=config.get("SMTP_TIMEOUT", 10)
         ) as smtp:
+            smtp.on_data = on_handover
             if config.get("SMTP_STARTTLS"):
                 smtp.starttls(context=ssl.create_default_context())
             if config.get("SMTP_USERNAME"):

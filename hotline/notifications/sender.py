@@ -8,9 +8,13 @@ these jobs: the back-off lives in the database, so it survives a Redis restart.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from hotline.extensions import db
 from hotline.jobs import PendingJob, push_job
@@ -28,6 +32,18 @@ BACKOFF_BASE = timedelta(seconds=60)
 BACKOFF_CAP = timedelta(hours=6)
 # Payload entries that must not outlive the sending (the one-time rating link).
 SECRET_PAYLOAD_KEYS = ("rating_url",)
+# A row is "sending" from the moment the provider may take it until its outcome is
+# written. A worker that dies in between leaves it "sending": whether the provider took it
+# is unknown, so it is failed (for a person to check) rather than sent again, possibly twice.
+# The lease outlasts any live send (SMTP and HTTP time-outs, the outcome write below).
+SENDING_LEASE = timedelta(minutes=2)
+INTERRUPTED = (
+    "interrupted while the provider had the message (the worker stopped): it may have been "
+    "sent; not retried, so that it is never sent twice"
+)
+# Waits (s) while the outcome of a message the provider took cannot be written (database
+# restarting): the outcome must not be lost, or the row would look unsent.
+OUTCOME_WRITE_WAITS = (1, 2, 4, 8, 15, 30)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -35,16 +51,41 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
-def _deliver(message: OutboxMessage, rendered: RenderedMessage) -> str:
+def _deliver(
+    message: OutboxMessage, rendered: RenderedMessage, hand_over: Callable[[], None]
+) -> str:
     reference = message.idempotency_key
     if message.channel == "sms":
-        return sms_sender().send(message.recipient, rendered.text, reference)
+        return sms_sender().send(message.recipient, rendered.text, reference, hand_over)
     if message.channel == "email":
         email = build_email(
             message.recipient, rendered.subject, rendered.text, rendered.html, reference
         )
-        return send_email(email)
+        return send_email(email, hand_over)
     raise PermanentSendError(f"unknown channel {message.channel!r}")
+
+
+def _record_outcome(message_id: int, changes: dict[str, Any]) -> None:
+    """Write the outcome of a message handed to its provider, waiting out a database outage."""
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending")
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    for wait in (*OUTCOME_WRITE_WAITS, None):
+        try:
+            db.session.execute(stmt)
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if wait is None:
+                raise
+            log.warning(
+                "outbox %s: outcome not written yet (database); again in %s s", message_id, wait
+            )
+            time.sleep(wait)
 
 
 def _lock(message_id: int) -> OutboxMessage | None:
@@ -58,8 +99,10 @@ def _lock(message_id: int) -> OutboxMessage | None:
 def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
     """Send one outbox row if it is pending and due; record the outcome.
 
-    The row stays locked (PostgreSQL) while the provider is called, so a second worker
-    cannot send it at the same time.
+    The row stays locked (PostgreSQL) until the provider is about to take the message;
+    then it is committed as "sending", which keeps every other worker off it, and after
+    the provider answered the outcome is written. A worker killed in between leaves the
+    row "sending": `fail_interrupted` fails it after SENDING_LEASE, it is never resent.
 
     Args:
         message_id: the row's id.
@@ -80,52 +123,67 @@ def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
     if message.next_attempt_at is not None and message.next_attempt_at > now:
         db.session.rollback()
         return "not-due"
-    message.attempts = (message.attempts or 0) + 1
+    attempts = message.attempts = (message.attempts or 0) + 1
+    template, channel = message.template, message.channel
+    payload = dict(message.payload or {})
+    handed_over = False
+
+    def hand_over() -> None:
+        # The provider may take the message from here on: make that durable first.
+        nonlocal handed_over
+        message.status = "sending"
+        message.next_attempt_at = now + SENDING_LEASE
+        db.session.commit()
+        handed_over = True
+
     segments = 0
+    changes: dict[str, Any]
     try:
         rendered = render_message(message)
-        if message.channel == "sms":
+        if channel == "sms":
             segments = count_segments(rendered.text).segments  # what the SMS costs
-        provider_id = _deliver(message, rendered)
+        provider_id = _deliver(message, rendered, hand_over)
     except PermanentSendError as exc:
         outcome = "failed"
-        message.status = "failed"
-        message.last_error = str(exc)[:1000]
-        message.next_attempt_at = None
+        changes = {"status": "failed", "last_error": str(exc)[:1000], "next_attempt_at": None}
     except Exception as exc:  # noqa: BLE001 - anything else may work next time
         detail = str(exc) if isinstance(exc, TransientSendError) else type(exc).__name__
-        message.last_error = detail[:1000]
-        if message.attempts >= MAX_ATTEMPTS:
+        changes = {"status": "pending", "last_error": detail[:1000]}
+        if attempts >= MAX_ATTEMPTS:
             outcome = "failed"
-            message.status = "failed"
-            message.next_attempt_at = None
+            changes.update(status="failed", next_attempt_at=None)
         else:
             outcome = "retry"
-            message.next_attempt_at = now + backoff(message.attempts)
+            changes["next_attempt_at"] = now + backoff(attempts)
         if not isinstance(exc, TransientSendError):
-            log.exception("outbox %s (%s) raised", message.id, message.template)
+            log.exception("outbox %s (%s) raised", message_id, template)
     else:
         outcome = "sent"
-        message.status = "sent"
-        message.sent_at = now
-        message.provider_id = provider_id[:120] if provider_id else None
-        message.last_error = ""
-        message.next_attempt_at = None
-        if any(k in (message.payload or {}) for k in SECRET_PAYLOAD_KEYS):
-            message.payload = {
-                k: v for k, v in message.payload.items() if k not in SECRET_PAYLOAD_KEYS
-            }
+        changes = {
+            "status": "sent",
+            "sent_at": now,
+            "provider_id": provider_id[:120] if provider_id else None,
+            "last_error": "",
+            "next_attempt_at": None,
+        }
+        if any(k in payload for k in SECRET_PAYLOAD_KEYS):
+            changes["payload"] = {k: v for k, v in payload.items() if k not in SECRET_PAYLOAD_KEYS}
     # No recipient in the log: ids and templates only.
     log.info(
         "outbox %s %s via %s: %s (attempt %s%s)",
-        message.id,
-        message.template,
-        message.channel,
+        message_id,
+        template,
+        channel,
         outcome,
-        message.attempts,
+        attempts,
         f", {segments} SMS segments" if segments else "",
     )
-    db.session.commit()
+    if handed_over:
+        _record_outcome(message_id, changes)
+    else:
+        for name, value in changes.items():
+            setattr(message, name, value)
+        db.session.commit()
     return outcome
 
 
@@ -142,12 +200,34 @@ def due_message_ids(now: datetime | None = None, limit: int = 1000) -> list[int]
     )
 
 
+def fail_interrupted(now: datetime | None = None) -> int:
+    """Fail the rows left "sending" past their lease by a worker that died mid-send.
+
+    Returns:
+        How many rows were failed.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now)
+        .values(status="failed", last_error=INTERRUPTED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount:
+        log.warning(
+            "outbox: %d message(s) interrupted mid-send, failed without resend", result.rowcount
+        )
+    return result.rowcount
+
+
 def flush_outbox(now: datetime | None = None, limit: int = 1000) -> int:
     """Enqueue a send job for every due pending row (the safety net behind every writer).
 
     Returns:
         How many rows were handed to the queue.
     """
+    fail_interrupted(now)
     ids = due_message_ids(now, limit)
     db.session.rollback()
     pushed = 0

@@ -9,6 +9,7 @@ import logging
 import math
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,8 +94,18 @@ def sms_text(text: str, strip_diacritics: bool | None = None) -> str:
 class SmsSender(Protocol):
     """A way to send one SMS; returns the provider's message id."""
 
-    def send(self, to: str, body: str, reference: str) -> str:
-        """Send BODY to TO; REFERENCE is our idempotency key (for providers that dedupe)."""
+    def send(
+        self,
+        to: str,
+        body: str,
+        reference: str,
+        on_handover: Callable[[], None] | None = None,
+    ) -> str:
+        """Send BODY to TO; REFERENCE is our idempotency key (for providers that dedupe).
+
+        ON_HANDOVER is called right before the provider may take the message (after any
+        step that can fail without sending), so the caller can record that moment.
+        """
         ...
 
 
@@ -110,10 +121,18 @@ class TwilioSmsSender:
         self.from_number = from_number
         self.status_url = status_url
 
-    def send(self, to: str, body: str, reference: str) -> str:
+    def send(
+        self,
+        to: str,
+        body: str,
+        reference: str,
+        on_handover: Callable[[], None] | None = None,
+    ) -> str:
         """Create the message; permanent Twilio errors raise PermanentSendError."""
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
+        if on_handover is not None:
+            on_handover()
         try:
             message = self.client.messages.create(
                 to=to, from_=self.from_number, body=body, status_callback=self.status_url
@@ -142,7 +161,13 @@ class GatewaySmsSender:
         self.secret = secret.encode("utf-8")
         self.timeout = timeout
 
-    def send(self, to: str, body: str, reference: str) -> str:
+    def send(
+        self,
+        to: str,
+        body: str,
+        reference: str,
+        on_handover: Callable[[], None] | None = None,
+    ) -> str:
         """POST the message; return the gateway's id (or our reference when it gives none)."""
         raw = json.dumps(
             {"message_id": reference, "to": to, "text": body}, ensure_ascii=False
@@ -154,6 +179,8 @@ class GatewaySmsSender:
             method="POST",
             headers={"Content-Type": "application/json", "X-Hotline-Signature": signature},
         )
+        if on_handover is not None:
+            on_handover()
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 answer = response.read()
