@@ -39,6 +39,10 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # None means: use a Redis on localhost if one answers, else the launcher's embedded one.
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's name;
+    # REDIS_URL then gives only the database and the password ("redis://:secret@/0").
+    REDIS_SENTINELS = _env("REDIS_SENTINELS", "")
+    REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", "hotline")
     PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
     # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For and
     # X-Forwarded-Proto are trusted that many hops deep. 0: the app faces clients directly.

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from flask import Flask
-from redis import Redis
 
 from config import config_for
 
@@ -86,12 +85,16 @@ def _init_extensions(app: Flask) -> None:
 
         return load_user_from_session(user_id)
 
+    from hotline.redis_client import limiter_storage, make_redis
+
     redis_url = app.config["REDIS_URL"]
     # Short timeouts: when Redis is down a webhook must still answer quickly.
-    app.extensions["hotline_redis"] = Redis.from_url(
-        redis_url, socket_connect_timeout=0.5, socket_timeout=3
-    )
+    app.extensions["hotline_redis"] = make_redis(app.config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", None)
+    sentinel_storage = limiter_storage(app.config)
+    if sentinel_storage and not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"], options = sentinel_storage
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         # The limits package spells a Redis unix socket "redis+unix://" (the embedded server).
         if redis_url.startswith("unix://"):
