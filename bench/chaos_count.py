@@ -139,7 +139,9 @@ def _held_job_outcomes(engine, redis_url: str, faults) -> list[str]:
                         {"i": int(number)},
                     ).scalar_one_or_none()
                     state = f"message {state}"
-                lines.append(f"    {job_id}: rq {status}; {state}".rstrip("; "))
+                if not state:
+                    state = "a periodic job: the scheduler runs it again at its next tick"
+                lines.append(f"    {job_id}: rq {status}; {state}")
     conn.close()
     return lines
 
