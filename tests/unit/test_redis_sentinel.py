@@ -123,6 +123,30 @@ def test_the_app_follows_a_failover(sentinel_set):
     assert Redis(port=sentinel_set["replica"], db=2).get("after") == b"2"
 
 
+def test_the_scheduler_settings_use_the_sentinels(sentinel_set, monkeypatch):
+    """Test that `rq cron -c workers.rq_settings` connects to the master the sentinel names."""
+    import importlib
+    import sys
+
+    from rq.cli.helpers import get_redis_from_config, read_config_file
+
+    monkeypatch.setenv("REDIS_SENTINELS", f"127.0.0.1:{sentinel_set['sentinel']}")
+    monkeypatch.setenv("REDIS_SENTINEL_MASTER", "hotline")
+    monkeypatch.setenv("REDIS_URL", "redis:///5")
+    import config.settings
+
+    importlib.reload(config.settings)  # the settings read the environment when imported
+    sys.modules.pop("workers.rq_settings", None)
+    try:
+        connection = get_redis_from_config(read_config_file("workers.rq_settings"))
+        connection.set("from-cron", "yes")
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.settings)
+        sys.modules.pop("workers.rq_settings", None)
+    assert Redis(port=sentinel_set["master"], db=5).get("from-cron") == b"yes"
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
