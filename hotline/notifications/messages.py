@@ -132,4 +132,6 @@ def new_ticket(ticket: Ticket, now: datetime | None = None) -> list[int]:
         )
         for address in agency.email_list()
     ]
-    return queue_messages(rows) if rows else []
+    # Through the outbox flush (one job per burst of new tickets, not one per email): the
+    # routing worker, which writes these, stays fast; the flush follows within moments.
+    return queue_messages(rows, send_now=False) if rows else []

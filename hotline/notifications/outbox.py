@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from hotline.extensions import db
 from hotline.jobs import enqueue_after_commit
@@ -51,12 +52,36 @@ def insert_ignoring_conflicts(
         raise RuntimeError(f"unsupported database {dialect}")
     stmt = insert(table).on_conflict_do_nothing()
     returning = tuple(returning)
+    if returning:
+        stmt = stmt.returning(*returning)
+    if len(rows) == 1:  # the common case (one message): a statement compiled once
+        single = _single_insert(table, tuple(rows[0]), tuple(c.name for c in returning))
+        result = db.session.execute(single, dict(rows[0]))
+        return list(result.all()) if returning else []
     if not returning:
         db.session.execute(stmt, list(rows))
         return []
     # One statement with a list of parameter sets: SQLAlchemy batches it into multi-row
     # INSERTs ("insertmanyvalues") compiled once, far cheaper than building VALUES lists.
-    return list(db.session.execute(stmt.returning(*returning), list(rows)).all())
+    return list(db.session.execute(stmt, list(rows)).all())
+
+
+@lru_cache(maxsize=32)
+def _single_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> TextClause:
+    """Return `INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]` for one row, as text.
+
+    SQLAlchemy cannot cache the compiled form of the dialects' ON CONFLICT inserts, and
+    compiling one costs more than the rest of a routing; the same SQL as a typed text
+    clause is compiled once. PostgreSQL and SQLite share this syntax.
+    """
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(keys)}) "
+        f"VALUES ({', '.join(':' + key for key in keys)}) ON CONFLICT DO NOTHING"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(returning)
+    stmt = text(sql).bindparams(*(bindparam(key, type_=table.c[key].type) for key in keys))
+    return stmt.columns(*(table.c[name] for name in returning)) if returning else stmt
 
 
 def _fit_key(key: str, limit: int = 200) -> str:

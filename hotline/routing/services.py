@@ -26,6 +26,7 @@ from hotline.tickets.errors import ConflictError, InvalidInput, InvalidTransitio
 log = logging.getLogger(__name__)
 
 ROUTER_TTL_SECONDS = 60
+_TICKET_ALONE = (lazyload("*"),)
 TRIAGE_CATEGORY = "khac"
 
 
@@ -226,7 +227,7 @@ def route_ticket(ticket_id: int) -> str:
         "assigned:<agency code>", "triage", "skipped:<status>" or "missing".
     """
     # The ticket alone: its category, commune and agency come from the router's cache.
-    ticket = db.session.get(Ticket, ticket_id, options=[lazyload("*")])
+    ticket = db.session.get(Ticket, ticket_id, options=_TICKET_ALONE)
     if ticket is None:
         return "missing"
     if ticket.status != "received":
