@@ -197,7 +197,7 @@ class TicketMaker:
             "public_answer": _ANSWER if answered else "",
             "answer_published": False,
             "rating_comment": "",
-            "search_text": f"{code} {folded}",
+            "search_text": f" {code}{folded}",  # folded is framed by spaces
             "version": 1,
             "created_at": created,
             "updated_at": created,

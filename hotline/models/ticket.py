@@ -309,8 +309,12 @@ SEARCHED_FIELDS = ("code", "address", "description", "public_answer")
 
 
 def ticket_search_text(*parts: str | None) -> str:
-    """Return the searchable form of a ticket's texts: folded, without diacritics."""
-    return fold(" ".join(p for p in parts if p))
+    """Return the searchable form of a ticket's texts: folded, without diacritics.
+
+    Framed by spaces, so a search can also ask for whole words ("% xe %"), which short
+    Vietnamese syllables need.
+    """
+    return f" {fold(' '.join(p for p in parts if p))} "
 
 
 def nearest_deadline(ticket: Ticket) -> datetime | None:

@@ -18,6 +18,8 @@ from hotline.text import fold
 from hotline.tickets.codes import CODE_LENGTH, clean_code
 
 MAX_WORDS = 8
+# Shorter words are matched whole (see search_patterns).
+MIN_PART = 3
 _PHONE_CHARS = re.compile(r"^[+\d\s().\-]+$")
 
 
@@ -25,12 +27,35 @@ def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def text_condition(column, query: str) -> ColumnElement[bool] | None:
-    """Return "every word of QUERY occurs in COLUMN" for a folded text COLUMN."""
+def search_patterns(query: str) -> list[str]:
+    """Return the LIKE patterns for QUERY's words (folded, without diacritics).
+
+    A word of three letters or more may occur inside a longer one ("thoat" in "thoat nuoc").
+    Shorter ones ("o ga" for "ổ gà", "xe") are frequent syllables that trigrams cannot
+    index alone: they must occur as whole words, and a run of them as a phrase, so "o ga"
+    looks for " o ga ".
+    """
     words = fold(query).split()[:MAX_WORDS]
-    if not words:
+    patterns: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if word and len(word) < MIN_PART:
+            run.append(word)
+            continue
+        if run:
+            patterns.append(f"% {_like_escape(' '.join(run))} %")
+            run = []
+        if word:
+            patterns.append(f"%{_like_escape(word)}%")
+    return patterns
+
+
+def text_condition(column, query: str) -> ColumnElement[bool] | None:
+    """Return "every word (or short-word phrase) of QUERY occurs in COLUMN"."""
+    patterns = search_patterns(query)
+    if not patterns:
         return None
-    return and_(*(column.like(f"%{_like_escape(w)}%", escape="\\") for w in words))
+    return and_(*(column.like(p, escape="\\") for p in patterns))
 
 
 def search_condition(query: str) -> ColumnElement[bool] | None:

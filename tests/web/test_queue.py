@@ -122,6 +122,22 @@ def test_search_by_code_phone_and_text_with_or_without_diacritics(signed_in):
     assert found("100%_") == set()
 
 
+def test_search_short_syllables_as_whole_words(signed_in):
+    """Test that short syllables ("ổ gà", "xe") match whole words, not pieces of others."""
+    road = make_ticket("assigned", description="Đường Lê Duẩn có nhiều ổ gà lớn.")
+    truck = make_ticket("assigned", description="Xe tải chở gạch làm vỡ mặt đường.")
+    client, _ = signed_in("supervisor")
+
+    def found(q: str) -> set[str]:
+        return set(_codes(client.get("/staff/tickets", query_string={"q": q})))
+
+    assert found("ổ gà") == {road.code}
+    assert found("o ga lon") == {road.code}
+    assert found("xe") == {truck.code}
+    assert found("ga") == {road.code}  # not "gạch"
+    assert found("duong") == {road.code, truck.code}
+
+
 def test_filters(signed_in):
     """Test the status, SLA, category, commune, channel and date filters."""
     now = utcnow()
