@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from bench.chaos_load import CHANNELS, Submission
 from bench.chaos_services import Carrier, Supervisor, log
+from hotline.notifications.sender import INTERRUPTED
 
 MARKER_RE = re.compile(r"CHAOS-[0-9a-f]+-\d{5}")
 
@@ -211,6 +212,10 @@ def count_results(
             )
         ).all()
         statuses = Counter(db.execute(text("SELECT status FROM tickets")).scalars())
+        interrupted = db.execute(
+            text("SELECT count(*) FROM outbox_messages WHERE last_error = :e"),
+            {"e": INTERRUPTED},
+        ).scalar_one()
     print(f"  tickets by status: {dict(statuses)}")
     print(f"  outbox: {', '.join(f'{c} {s} {n}' for c, s, n in outbox)}")
     never_arrived = [
@@ -223,6 +228,7 @@ def count_results(
         f" SMTP server took {sum(email_refs.values())} emails ({len(email_refs)} distinct)"
     )
     print(f"  messages marked sent that never arrived: {len(never_arrived)}")
+    print(f"  messages interrupted mid-send (failed, not sent again): {interrupted}")
     for key, n in list(carrier.accepted.items()) + list(email_refs.items()):
         if n > 1:
             print(f"    SENT {n} TIMES: {key}")
