@@ -22,7 +22,7 @@ from hotline.staff.search import search_condition
 from hotline.timeutil import LOCAL_TZ, utcnow
 
 PAGE_SIZE = 50
-COUNT_CAP = 1000
+COUNT_CAP = 500
 SORTS = ("due", "newest", "oldest")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

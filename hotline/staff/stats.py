@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, tuple_
 
 from hotline.extensions import db
 from hotline.models import Ticket, User
@@ -176,14 +176,19 @@ def _medians(user: User, agency_id: int | None, since: datetime, row) -> float |
         agency_id,
     )
     if db.engine.dialect.name == "postgresql":
-        minutes = Ticket.resolve_working_minutes
-        median = func.percentile_cont(0.5).within_group(minutes)
-        grouped = base.with_only_columns(Ticket.agency_id, median).group_by(Ticket.agency_id)
-        for aid, value in db.session.execute(grouped).all():
-            if aid is not None and value is not None:
-                row(aid).median_hours = round(float(value) / 60, 1)
-        total = db.session.execute(base.with_only_columns(median)).scalar()
-        return round(float(total) / 60, 1) if total is not None else None
+        median = func.percentile_cont(0.5).within_group(Ticket.resolve_working_minutes)
+        # One pass for both: per agency, and the grand total (the empty grouping set).
+        grouped = base.with_only_columns(
+            Ticket.agency_id, func.grouping(Ticket.agency_id), median
+        ).group_by(func.grouping_sets(tuple_(Ticket.agency_id), tuple_()))
+        overall = None
+        for aid, is_total, value in db.session.execute(grouped).all():
+            hours = round(float(value) / 60, 1) if value is not None else None
+            if is_total:
+                overall = hours
+            elif aid is not None:
+                row(aid).median_hours = hours
+        return overall
     per_agency: dict[int, list[int]] = defaultdict(list)
     for aid, value in db.session.execute(base).all():
         if aid is not None:

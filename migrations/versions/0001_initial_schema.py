@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 18:06:55.409301
+Create Date: 2026-11-26 18:23:01.902997
 
 """
 from alembic import op
@@ -205,7 +205,7 @@ def upgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_agency_id_id', ['agency_id', 'id'], unique=False)
         batch_op.create_index('ix_tickets_agency_open_due', ['agency_id', 'resolve_due_at', 'id'], unique=False, postgresql_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"), sqlite_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"))
-        batch_op.create_index('ix_tickets_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_tickets_created', ['created_at'], unique=False, postgresql_include=['channel', 'agency_id'])
         batch_op.create_index('ix_tickets_duplicate_of', ['duplicate_of_id'], unique=False, postgresql_where=sa.text('duplicate_of_id IS NOT NULL'), sqlite_where=sa.text('duplicate_of_id IS NOT NULL'))
         batch_op.create_index('ix_tickets_next_sla_check', ['next_sla_check_at'], unique=False, postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_tickets_phone'), ['phone'], unique=False)
@@ -348,7 +348,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tickets_phone'))
         batch_op.drop_index('ix_tickets_next_sla_check', postgresql_where=sa.text('next_sla_check_at IS NOT NULL'), sqlite_where=sa.text('next_sla_check_at IS NOT NULL'))
         batch_op.drop_index('ix_tickets_duplicate_of', postgresql_where=sa.text('duplicate_of_id IS NOT NULL'), sqlite_where=sa.text('duplicate_of_id IS NOT NULL'))
-        batch_op.drop_index('ix_tickets_created')
+        batch_op.drop_index('ix_tickets_created', postgresql_include=['channel', 'agency_id'])
         batch_op.drop_index('ix_tickets_agency_open_due', postgresql_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"), sqlite_where=sa.text("status IN ('assigned','acknowledged','waiting_citizen','transfer_requested')"))
         batch_op.drop_index('ix_tickets_agency_id_id')
 
