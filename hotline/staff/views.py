@@ -38,7 +38,9 @@ def _queue_page(view: str, preset_status: str | None = None):
     filters = QueueFilters.from_form(form)
     stmt = filtered_tickets(user, filters)
     page = fetch_page(stmt, filters.sort, request.args.get("after"))
-    total = count_capped(stmt)
+    first = not request.args.get("after")
+    # A first page with no next page holds every match: no need to count them again.
+    total = len(page.rows) if first and page.next_cursor is None else count_capped(stmt)
     now = utcnow()
     calendar = get_calendar()
     deadlines = {t.id: running_deadline(t, now, calendar) for t in page.rows}
@@ -59,7 +61,7 @@ def _queue_page(view: str, preset_status: str | None = None):
         if page.next_cursor
         else None,
         export_url=url_for("staff.export_csv", **args),
-        is_first=not request.args.get("after"),
+        is_first=first,
     )
 
 
