@@ -42,6 +42,9 @@ class PendingJob:
     queue: str = "default"
     job_id: str | None = None
     retry: int = 3
+    # The id was never used before (e.g. derived from a row created in this transaction):
+    # no need to ask Redis whether the same job is already waiting.
+    fresh: bool = False
 
 
 def redis_connection() -> Redis:
@@ -61,6 +64,7 @@ def enqueue_after_commit(
     queue: str = "default",
     job_id: str | None = None,
     retry: int = 3,
+    fresh: bool = False,
     **kwargs: Any,
 ) -> None:
     """Push job NAME once SESSION's transaction commits; forget it if it rolls back.
@@ -72,6 +76,8 @@ def enqueue_after_commit(
         queue: the RQ queue name.
         job_id: a deterministic id, so a second push of the same work is a no-op.
         retry: how many times RQ retries a failing job (with back-off).
+        fresh: JOB_ID is new (made from a row inserted in this transaction), so the check
+            for the same job already waiting is skipped: one round trip to Redis less.
         **kwargs: keyword arguments of the job.
     """
     path = JOB_PATHS[name]
@@ -81,38 +87,61 @@ def enqueue_after_commit(
         # Begin the transaction now, so a rollback before any SQL still discards the job.
         session.connection()
     session.info.setdefault("pending_jobs", []).append(
-        PendingJob(path, args, kwargs, queue, job_id, retry)
+        PendingJob(path, args, kwargs, queue, job_id, retry, fresh)
     )
+
+
+_WAITING_STATES = ("queued", "started", "deferred", "scheduled")
+
+
+def _already_waiting(queue: Queue, job_id: str) -> bool:
+    existing = queue.fetch_job(job_id)
+    return existing is not None and existing.get_status(refresh=False) in _WAITING_STATES
+
+
+def push_jobs(jobs: list[PendingJob]) -> int:
+    """Enqueue JOBS now, all in one Redis pipeline; return how many are queued.
+
+    A job with a deterministic id that is not `fresh` is skipped while the same job is
+    still waiting or running. When Redis cannot be reached nothing is queued, the failure
+    is logged, and 0 is returned: the rows are stored and recovery jobs pick them up.
+    """
+    if not jobs:
+        return 0
+    try:
+        conn = redis_connection()
+        timeout = current_app.config.get("JOB_TIMEOUT", 300)
+        meta = {"request_id": request_id_var.get()}
+        pipe = conn.pipeline()
+        queued = 0
+        for job in jobs:
+            queue = Queue(job.queue, connection=conn)
+            if job.job_id and not job.fresh and _already_waiting(queue, job.job_id):
+                queued += 1
+                continue
+            queue.enqueue_call(
+                job.path,
+                args=job.args,
+                kwargs=job.kwargs,
+                timeout=timeout,
+                result_ttl=300,
+                failure_ttl=7 * 24 * 3600,
+                job_id=job.job_id,
+                meta=meta,
+                retry=Retry(max=job.retry, interval=[5, 30, 120]) if job.retry else None,
+                pipeline=pipe,
+            )
+            queued += 1
+        pipe.execute()
+        return queued
+    except Exception as exc:  # Redis down: the row is stored; recovery jobs pick it up.
+        log.warning("could not enqueue %s: %s", ", ".join(j.path for j in jobs), type(exc).__name__)
+        return 0
 
 
 def push_job(job: PendingJob) -> bool:
     """Enqueue JOB now; return False (and log) when Redis cannot be reached."""
-    try:
-        q = get_queue(job.queue)
-        if job.job_id:
-            existing = q.fetch_job(job.job_id)
-            if existing is not None and existing.get_status(refresh=False) in (
-                "queued",
-                "started",
-                "deferred",
-                "scheduled",
-            ):
-                return True
-        q.enqueue(
-            job.path,
-            args=job.args,
-            kwargs=job.kwargs,
-            job_id=job.job_id,
-            retry=Retry(max=job.retry, interval=[5, 30, 120]) if job.retry else None,
-            job_timeout=current_app.config.get("JOB_TIMEOUT", 300),
-            result_ttl=300,
-            failure_ttl=7 * 24 * 3600,
-            meta={"request_id": request_id_var.get()},
-        )
-        return True
-    except Exception as exc:  # Redis down: the row is stored; recovery jobs pick it up.
-        log.warning("could not enqueue %s: %s", job.path, type(exc).__name__)
-        return False
+    return push_jobs([job]) == 1
 
 
 @event.listens_for(Session, "after_commit")
@@ -120,8 +149,7 @@ def _push_pending_jobs(session: Session) -> None:
     jobs = session.info.pop("pending_jobs", None)
     if not jobs or not has_app_context():
         return
-    for job in jobs:
-        push_job(job)
+    push_jobs(jobs)
 
 
 @event.listens_for(Session, "after_soft_rollback")

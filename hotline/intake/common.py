@@ -29,6 +29,8 @@ STATUS_LABELS = {
 # "TRA 2612345678", "tracuu 26 1234 5678", "Tra cứu: 2612345678", "TRA2612345678": the whole
 # message is the command (matched on the folded text, so diacritics and case do not matter).
 _LOOKUP_RE = re.compile(r"^tra\s*(?:cuu)?\s*([0-9][0-9 ]*)$")
+# Longer than any "Tra cứu: 26 1234 5678" a person types: such a message is a report.
+_LOOKUP_MAX_CHARS = 60
 
 
 def status_label(status: str) -> str:
@@ -73,7 +75,13 @@ def parse_lookup(text: str) -> LookupCommand | None:
     Returns:
         The command, or None.
     """
-    folded = fold(text or "")
+    text = text or ""
+    # Most messages are reports: tell them apart before folding the whole text (folding
+    # is the costly part). A command's first letter is a plain T, with or without case.
+    first = next((ch for ch in text if ch.isalnum()), "")
+    if first not in ("t", "T") or len(text) > _LOOKUP_MAX_CHARS:
+        return None
+    folded = fold(text)
     match = _LOOKUP_RE.match(folded)
     if match is None:
         return None
