@@ -34,6 +34,7 @@ from hotline.models import (
 )
 from hotline.notifications import messages as notify
 from hotline.notifications.links import new_rating_token
+from hotline.observability import INTAKE
 from hotline.sla import cycle as sla
 from hotline.tickets.codes import new_code
 from hotline.tickets.errors import (
@@ -411,6 +412,7 @@ def open_ticket(
         break
     else:
         raise RuntimeError("could not find a free ticket code")  # 20 clashes: not by chance
+    INTAKE.labels(channel).inc()
     # The code never changes: keep it loaded, so a webhook replying with the code does
     # not reload the whole ticket after the commit expired it.
     set_committed_value(ticket, "code", code)
