@@ -5,6 +5,11 @@ from __future__ import annotations
 import phonenumbers
 
 DEFAULT_REGION = "VN"
+# Numbers an SMS reaches: mobiles (and numbers the plan cannot tell apart from them), not
+# landlines, which are how many offices and shops call 1022.
+_SMS_NUMBER_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
 
 
 def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
@@ -30,6 +35,27 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def can_receive_sms(phone: str | None) -> bool:
+    """Return whether PHONE (E.164, as stored) is a valid number that can receive an SMS.
+
+    Args:
+        phone: a stored number ("+84912345678"), or None.
+
+    Returns:
+        True for a valid mobile number, False for a landline, an invalid number or None.
+    """
+    if not phone:
+        return False
+    try:
+        number = phonenumbers.parse(phone, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.number_type(number) in _SMS_NUMBER_TYPES
+    )
 
 
 def last_digits(phone: str | None, count: int = 4) -> str:

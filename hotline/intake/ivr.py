@@ -53,12 +53,14 @@ def goodbye(response: VoiceResponse) -> VoiceResponse:
     return response
 
 
-def say_code(response: VoiceResponse, code: str) -> None:
-    """Read CODE digit by digit, twice."""
+def say_code(response: VoiceResponse, code: str, *, by_sms: bool = False) -> None:
+    """Read CODE digit by digit, twice; say it also comes by SMS when BY_SMS."""
     say(response, ivr_text("received"))
     say(response, spoken_digits(code))
     say(response, ivr_text("repeat_code"))
     say(response, spoken_digits(code))
+    if by_sms:
+        say(response, ivr_text("code_sms"))
 
 
 def record_message(response: VoiceResponse, category: str | None, prompt: str) -> None:

@@ -38,6 +38,7 @@ from hotline.intake.ivr import (
 )
 from hotline.intake.twilio_auth import twilio_signed
 from hotline.models import Ticket
+from hotline.notifications.messages import receipt_by_sms
 from hotline.phones import normalize_phone
 from hotline.sla.cycle import get_calendar
 from hotline.tickets.codes import clean_code, is_valid_code
@@ -113,6 +114,11 @@ def _open_call_ticket(
             attachments=attachments,
         )
     return ticket
+
+
+def _code_by_sms(ticket: Ticket) -> bool:
+    """Whether the caller also gets the code by SMS (a mobile number: see `messages`)."""
+    return receipt_by_sms(CHANNEL, ticket.phone)
 
 
 def _ticket_from_recording(category: str | None) -> Ticket | None:
@@ -213,7 +219,7 @@ def speech() -> Response:
         text, category_code, [], {"source": "speech", "confidence": confidence}
     )
     response = VoiceResponse()
-    say_code(response, ticket.code)
+    say_code(response, ticket.code, by_sms=_code_by_sms(ticket))
     return twiml_response(goodbye(response))
 
 
@@ -225,7 +231,7 @@ def recorded() -> Response:
     ticket = _ticket_from_recording(_category_param())
     response = VoiceResponse()
     if ticket is not None:
-        say_code(response, ticket.code)
+        say_code(response, ticket.code, by_sms=_code_by_sms(ticket))
     return twiml_response(goodbye(response))
 
 

@@ -12,11 +12,13 @@ from hotline.extensions import db
 from hotline.models import Agency, Category, Commune, Ticket
 from hotline.notifications.links import rating_url, staff_ticket_url, tracking_url
 from hotline.notifications.outbox import message_row, notify_citizen, queue_messages
+from hotline.phones import can_receive_sms
 from hotline.timeutil import to_local, utcnow
 
-# Channels whose own reply already gave the citizen the code (SMS and voice reply with it,
-# the web form shows it); the others get it by SMS.
-CHANNELS_REPLYING_WITH_CODE = frozenset({"sms", "voice", "web"})
+# Channels whose own reply already gave the citizen the code (the SMS reply carries it, the
+# web form shows it); the others get it by SMS. A caller hears the code read out, and gets
+# it by SMS as well (SPEC §4): a code heard once on the phone is easily lost.
+CHANNELS_REPLYING_WITH_CODE = frozenset({"sms", "web"})
 # How much of the citizen's question goes into the SMS (the SMS must stay short).
 QUESTION_SMS_CHARS = 120
 CLOSE_REASON_LABELS = {
@@ -33,9 +35,14 @@ def local_text(value: datetime | None) -> str:
     return local.strftime("%d/%m/%Y %H:%M") if local else ""
 
 
+def receipt_by_sms(channel: str, phone: str | None) -> bool:
+    """Whether a new ticket from CHANNEL and PHONE gets its code by SMS (the IVR says so)."""
+    return channel not in CHANNELS_REPLYING_WITH_CODE and can_receive_sms(phone)
+
+
 def receipt(ticket: Ticket, now: datetime | None = None) -> int | None:
-    """The code by SMS to a citizen who gave a phone, unless their channel gave it already."""
-    if ticket.channel in CHANNELS_REPLYING_WITH_CODE or not ticket.phone:
+    """The code by SMS to a citizen whose number takes SMS, unless their channel gave it."""
+    if not receipt_by_sms(ticket.channel, ticket.phone):
         return None
     return notify_citizen(
         ticket,

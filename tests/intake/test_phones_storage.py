@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from hotline.phones import last_digits, normalize_phone
+from hotline.phones import can_receive_sms, last_digits, normalize_phone
 from hotline.storage import LocalStore, StorageError, init_storage
 
 
@@ -25,6 +25,16 @@ def test_landline_and_foreign_numbers():
     """Test that a Đắk Lắk landline and a foreign number are kept in E.164."""
     assert normalize_phone("0262 3812 345") == "+842623812345"
     assert normalize_phone("+1 415 555 2671") == "+14155552671"
+
+
+def test_only_mobile_numbers_receive_sms():
+    """Test that mobiles can receive an SMS, and landlines, bad numbers and None cannot."""
+    assert can_receive_sms("+84912345678")
+    assert can_receive_sms("+84386123456")
+    assert not can_receive_sms("+842623812345")  # a Đắk Lắk landline
+    assert not can_receive_sms("+84123")
+    assert not can_receive_sms("")
+    assert not can_receive_sms(None)
 
 
 def test_last_digits():

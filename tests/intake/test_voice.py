@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import Attachment, InboundMessage
+from hotline.models import Attachment, InboundMessage, OutboxMessage
 from hotline.tickets.codes import damm_digit
 from hotline.timeutil import LOCAL_TZ
 from tests import factories
@@ -130,6 +130,35 @@ def test_speech_creates_one_ticket_and_reads_its_code_digit_by_digit(client, red
     assert root.find("Hangup") is not None
     _assert_vietnamese_says(root)
     assert routing_job_ids(redis_conn) == [f"route-{ticket.id}"]
+
+
+CODE_BY_SMS = "Mã số cũng được gửi tới quý vị bằng tin nhắn."
+
+
+def test_caller_gets_the_code_by_sms_too(client):
+    """Test that a caller from a mobile hears the code, is told it comes by SMS, and gets it."""
+    params = {**CALL, "SpeechResult": "Nước sinh hoạt đục ba ngày nay"}
+    root = twiml(twilio_post(client, "/twilio/voice/speech", params))
+    ticket = only_ticket()
+    assert CODE_BY_SMS in says(root)
+    [sms] = db.session.execute(select(OutboxMessage)).scalars().all()
+    assert (sms.channel, sms.template, sms.recipient) == ("sms", "receipt", "+84912345678")
+    assert sms.payload["code"] == ticket.code
+    # Twilio calling back again reads the same code, and sends no second SMS.
+    assert says(twiml(twilio_post(client, "/twilio/voice/speech", params))) == says(root)
+    db.session.rollback()
+    assert len(db.session.execute(select(OutboxMessage)).scalars().all()) == 1
+
+
+def test_landline_caller_gets_no_sms(client):
+    """Test that a caller from a landline hears the code but no SMS is promised or sent."""
+    params = {**CALL, "From": "0262 3812 345", "SpeechResult": "Cột điện nghiêng sắp đổ"}
+    root = twiml(twilio_post(client, "/twilio/voice/speech", params))
+    ticket = only_ticket()
+    assert ticket.phone == "+842623812345"  # kept: an operator may call back
+    assert ", ".join(ticket.code) in says(root)
+    assert CODE_BY_SMS not in says(root)
+    assert db.session.execute(select(OutboxMessage)).first() is None
 
 
 def test_twilio_calling_back_twice_creates_one_ticket(client):

@@ -25,11 +25,11 @@ def _messages(template: str | None = None) -> list[OutboxMessage]:
 
 
 @pytest.mark.parametrize(
-    ("channel", "expected"), [("api", 1), ("open311", 1), ("sms", 0), ("voice", 0), ("web", 0)]
+    ("channel", "expected"), [("api", 1), ("open311", 1), ("sms", 0), ("voice", 1), ("web", 0)]
 )
 def test_receipt_sms_unless_the_channel_gave_the_code(channel, expected):
-    """Test that a citizen with a phone gets the code by SMS, except on SMS, voice and web,
-    whose replies already carry it."""
+    """Test that a citizen with a phone gets the code by SMS, except on SMS and web, whose
+    replies already carry it (a caller hears it and gets it by SMS too)."""
     ticket = new_ticket("Mất điện cả khu phố", channel=channel, phone="+84912345678")
     receipts = _messages("receipt")
     assert len(receipts) == expected
