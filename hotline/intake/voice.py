@@ -1,20 +1,23 @@
 """The Twilio voice IVR: menu, report by field and speech (or a recording), track, operator.
 
-Texts and the key-to-field map come from the province's `ivr.json`. A ticket is created
-once per CallSid (the inbound delivery key), by whichever arrives first: the speech
-result, the <Record> action, or the recording status callback; later callbacks only
-complete it (recording attached, call status kept).
+Texts and the key-to-field map come from the province's `ivr.json`. The routes parse
+Twilio's requests and answer TwiML; when a call makes a ticket, and with which number, is
+decided in `calls`.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from flask import Blueprint, Response, abort, current_app, request
-from flask_babel import gettext as _
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.intake.calls import (
+    TICKET_CHANNEL,
+    Recording,
+    call_ended,
+    open_call_ticket,
+    remember_call,
+    ticket_from_recording,
+)
 from hotline.intake.common import (
     is_answered,
     spoken_digits,
@@ -39,25 +42,11 @@ from hotline.intake.ivr import (
 from hotline.intake.twilio_auth import twilio_signed
 from hotline.models import Ticket
 from hotline.notifications.messages import receipt_by_sms
-from hotline.phones import normalize_phone
 from hotline.sla.cycle import get_calendar
 from hotline.tickets.codes import clean_code, is_valid_code
-from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import (
-    InboundRecord,
-    NewAttachment,
-    add_attachments,
-    find_inbound,
-    open_ticket,
-    update_inbound,
-)
 from hotline.timeutil import utcnow
 
-log = logging.getLogger(__name__)
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
-
-MIN_RECORDING_SECONDS = 2  # shorter than this is silence or a hang-up, not a report
-CHANNEL = "voice"
 
 
 def _attempt() -> int:
@@ -84,45 +73,12 @@ def _call_sid() -> str:
     return sid
 
 
-def _caller() -> str | None:
-    return normalize_phone(request.form.get("From"))
-
-
-def _open_call_ticket(
-    description: str,
-    category: str | None,
-    attachments: list[NewAttachment],
-    data: dict[str, Any],
-) -> Ticket:
-    inbound = InboundRecord(CHANNEL, _call_sid(), data={**data, "category": category})
-    try:
-        ticket, _created = open_ticket(
-            channel=CHANNEL,
-            description=description,
-            category_code=category,
-            phone=_caller(),
-            inbound=inbound,
-            attachments=attachments,
-        )
-    except InvalidInput:
-        # The field was deactivated since the menu was read: keep the report, route by text.
-        ticket, _created = open_ticket(
-            channel=CHANNEL,
-            description=description,
-            phone=_caller(),
-            inbound=inbound,
-            attachments=attachments,
-        )
-    return ticket
-
-
 def _code_by_sms(ticket: Ticket) -> bool:
     """Whether the caller also gets the code by SMS (a mobile number: see `messages`)."""
-    return receipt_by_sms(CHANNEL, ticket.phone)
+    return receipt_by_sms(TICKET_CHANNEL, ticket.phone)
 
 
-def _ticket_from_recording(category: str | None) -> Ticket | None:
-    """Attach the posted recording to the call's ticket, creating the ticket if needed."""
+def _posted_recording() -> Recording | None:
     url = (request.form.get("RecordingUrl") or "").strip()
     if not url.startswith(("https://", "http://")):
         return None
@@ -130,23 +86,15 @@ def _ticket_from_recording(category: str | None) -> Ticket | None:
         duration = int(request.form.get("RecordingDuration") or 0)
     except ValueError:
         duration = 0
-    recording = NewAttachment(
-        "recording",
-        source_url=url[:1000],
-        content_type="audio/wav",
-        data={
-            "recording_sid": (request.form.get("RecordingSid") or "")[:64],
-            "duration": duration,
-        },
-    )
-    seen = find_inbound(CHANNEL, _call_sid())
-    if seen is not None and seen.ticket is not None:
-        add_attachments(seen.ticket.id, [recording])
-        return seen.ticket
-    if duration < MIN_RECORDING_SECONDS:
+    return Recording(url, request.form.get("RecordingSid") or "", duration)
+
+
+def _ticket_from_recording(category: str | None) -> Ticket | None:
+    """Attach the posted recording to the call's ticket, creating the ticket if needed."""
+    recording = _posted_recording()
+    if recording is None:
         return None
-    description = _("Phản ánh qua điện thoại: nội dung trong bản ghi âm kèm theo.")
-    return _open_call_ticket(description, category, [recording], {"source": "recording"})
+    return ticket_from_recording(_call_sid(), request.form.get("From"), recording, category)
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -155,7 +103,8 @@ def _ticket_from_recording(category: str | None) -> Ticket | None:
 @bp.post("")
 @twilio_signed
 def incoming() -> Response:
-    """An incoming call: greet and offer the menu."""
+    """An incoming call: keep the call's record (the caller's number), greet, offer the menu."""
+    remember_call(_call_sid(), request.form.get("From"), request.form.get("To"))
     return twiml_response(main_menu(_attempt()))
 
 
@@ -215,8 +164,13 @@ def speech() -> Response:
         confidence = float(request.form.get("Confidence") or 0)
     except ValueError:
         confidence = 0.0
-    ticket = _open_call_ticket(
-        text, category_code, [], {"source": "speech", "confidence": confidence}
+    ticket = open_call_ticket(
+        _call_sid(),
+        request.form.get("From"),
+        text,
+        category_code,
+        [],
+        {"source": "speech", "confidence": confidence},
     )
     response = VoiceResponse()
     say_code(response, ticket.code, by_sms=_code_by_sms(ticket))
@@ -300,15 +254,11 @@ def dial_done() -> Response:
 @bp.post("/status")
 @twilio_signed
 def status() -> tuple[str, int]:
-    """Call status callback: keep the call's final status with its ticket, if it made one."""
+    """Call status callback: keep the call's final status with its record and its ticket."""
     sid = _call_sid()
     try:
         duration = int(request.form.get("CallDuration") or 0)
     except ValueError:
         duration = 0
-    update_inbound(
-        CHANNEL,
-        sid,
-        {"call_status": (request.form.get("CallStatus") or "")[:20], "duration": duration},
-    )
+    call_ended(sid, request.form.get("CallStatus") or "", duration)
     return "", 204

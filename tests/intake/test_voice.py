@@ -202,6 +202,58 @@ def test_hang_up_before_speech_result_still_makes_a_ticket(client):
     assert len(only_ticket().attachments) == 1
 
 
+def test_incoming_call_keeps_the_callers_number(client):
+    """Test that the first webhook of a call keeps a record with the caller's number, once."""
+    for attempt in ("", "attempt=2"):
+        assert twilio_post(client, "/twilio/voice", CALL, query=attempt).status_code == 200
+    db.session.rollback()
+    [record] = db.session.execute(select(InboundMessage)).scalars().all()
+    assert (record.channel, record.provider_id, record.kind) == (
+        "voice_call",
+        CALL["CallSid"],
+        "call",
+    )
+    assert record.data["caller"] == "+84912345678"
+    assert record.ticket_id is None
+
+
+def test_recording_callback_without_from_gets_the_callers_number(client):
+    """Test that a ticket made by a recording callback (no From) has the number of the call."""
+    twilio_post(client, "/twilio/voice", CALL)
+    callback = {k: v for k, v in _recording().items() if k != "From"}
+    assert twilio_post(client, "/twilio/voice/recording", callback).status_code == 204
+    assert only_ticket().phone == "+84912345678"
+
+
+def test_status_callback_keeps_the_call_record_without_a_ticket(client):
+    """Test that a call that made no ticket still keeps its final status for the operators."""
+    twilio_post(client, "/twilio/voice", CALL)
+    params = {**CALL, "CallStatus": "completed", "CallDuration": "7"}
+    assert twilio_post(client, "/twilio/voice/status", params).status_code == 204
+    db.session.expire_all()
+    record = db.session.execute(select(InboundMessage)).scalar_one()
+    assert (record.data["call_status"], record.data["duration"]) == ("completed", 7)
+    assert ticket_count() == 0
+
+
+def test_menu_answers_even_when_the_call_cannot_be_recorded(app):
+    """Test that with the database down the IVR still greets (the operator line needs none)."""
+    from hotline import create_app
+
+    dead = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            "REDIS_URL": app.config["REDIS_URL"],
+        }
+    )
+    with dead.app_context():
+        root = twiml(twilio_post(dead.test_client(), "/twilio/voice", CALL))
+        assert root.find("Gather").get("action") == BASE + "/twilio/voice/menu?attempt=1"
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_silent_recording_without_report_creates_nothing(client):
     """Test that a one-second recording (a hang-up) does not become a ticket."""
     twilio_post(client, "/twilio/voice/recording", _recording(duration="1"))

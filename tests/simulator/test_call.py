@@ -81,7 +81,7 @@ def test_page_call_menu_report_field_speech_makes_a_voice_ticket(admin_client, a
     assert status["params"]["CallStatus"] == "completed"
     attachment = db.session.execute(select(Attachment)).scalar_one()
     assert attachment.ticket_id == ticket.id and attachment.kind == "recording"
-    inbound = db.session.execute(select(InboundMessage)).scalar_one()
+    inbound = db.session.execute(select(InboundMessage).filter_by(channel="voice")).scalar_one()
     assert inbound.data["call_status"] == "completed"
 
 
