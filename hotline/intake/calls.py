@@ -5,8 +5,25 @@ CallSid): the caller's number, because Twilio's recording status callbacks carry
 and later the call's final status. It stays even when the call makes no ticket.
 
 The ticket is keyed by the same CallSid on channel `voice`, and created by whichever
-callback arrives first: the speech result, the <Record> action, or a recording status
-callback; later callbacks only complete it (recording attached, call status kept).
+callback arrives first; later callbacks only complete it (recording attached, status kept).
+
+When a call makes a ticket. Once the caller picks a field, the whole call is recorded
+(`<Start><Recording>`), and that recording lasts as long as the call: on its own it proves
+nothing, since most callers who hang up right after the key press leave one too. A 1022
+centre must not lose a report, and must not bury its operators (let alone the agencies)
+under hang-ups, so:
+
+- a speech transcript makes a ticket, routed like any other;
+- a message left at the `<Record>` prompt makes one, routed, from MIN_RECORDING_SECONDS
+  (Twilio trims silence, so a silent caller leaves about nothing);
+- the whole-call recording alone (the caller hung up before any transcript or message)
+  makes one only from CALL_RECORDING_MIN_SECONDS: long enough to hold the speaking prompt
+  and a few seconds of the caller's turn, so a hang-up during the prompt is dropped. That
+  ticket has no text the router could read: it goes straight to `triage`, described as a
+  call cut off, for an operator to listen to and classify or close as spam; it never lands
+  in an agency's queue on the strength of a key press alone;
+- a shorter one makes no ticket, and the call's record says so (`outcome`), so the centre
+  still counts its abandoned calls.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.extensions import db
+from hotline.intake.ivr import ivr_config
 from hotline.models import Ticket
 from hotline.phones import normalize_phone
 from hotline.tickets.errors import InvalidInput
@@ -29,6 +47,7 @@ from hotline.tickets.services import (
     find_inbound,
     open_ticket,
     record_inbound,
+    send_to_triage,
     update_inbound,
 )
 
@@ -37,6 +56,10 @@ log = logging.getLogger(__name__)
 TICKET_CHANNEL = "voice"  # the inbound key of the call's ticket
 CALL_CHANNEL = "voice_call"  # the inbound key of the call itself
 MIN_RECORDING_SECONDS = 2  # shorter than this is silence or a hang-up, not a report
+# The speaking prompt takes about 8 s to say, and the whole-call recording starts before it:
+# from 12 s on, the caller had at least 4 s to speak. A province with a longer prompt sets
+# "call_recording_min_seconds" in its ivr.json.
+CALL_RECORDING_MIN_SECONDS = 12
 
 
 @dataclass(frozen=True)
@@ -101,42 +124,107 @@ def open_call_ticket(
     category: str | None,
     attachments: list[NewAttachment],
     data: dict[str, Any],
-) -> Ticket:
-    """Create the call's ticket (or return it, when another callback created it first)."""
+    *,
+    route: bool = True,
+) -> tuple[Ticket, bool]:
+    """Create the call's ticket, or return the one another callback created first.
+
+    Returns:
+        (ticket, created).
+    """
     inbound = InboundRecord(TICKET_CHANNEL, call_sid, data={**data, "category": category})
     phone = caller_phone(call_sid, sender)
     try:
-        ticket, _created = open_ticket(
+        return open_ticket(
             channel=TICKET_CHANNEL,
             description=description,
             category_code=category,
             phone=phone,
             inbound=inbound,
             attachments=attachments,
+            route=route,
         )
     except InvalidInput:
         # The field was deactivated since the menu was read: keep the report, route by text.
-        ticket, _created = open_ticket(
+        return open_ticket(
             channel=TICKET_CHANNEL,
             description=description,
             phone=phone,
             inbound=inbound,
             attachments=attachments,
+            route=route,
         )
-    return ticket
+
+
+def _call_recording_min_seconds() -> int:
+    try:
+        return int(ivr_config().get("call_recording_min_seconds", CALL_RECORDING_MIN_SECONDS))
+    except (TypeError, ValueError):
+        return CALL_RECORDING_MIN_SECONDS
 
 
 def ticket_from_recording(
-    call_sid: str, sender: str | None, recording: Recording, category: str | None
+    call_sid: str,
+    sender: str | None,
+    recording: Recording,
+    category: str | None,
+    *,
+    whole_call: bool = False,
 ) -> Ticket | None:
-    """Attach RECORDING to the call's ticket, creating the ticket if it is long enough."""
+    """Attach RECORDING to the call's ticket, or make the ticket by the rules above.
+
+    Args:
+        call_sid: the call.
+        sender: the `From` of the request, when Twilio sent one.
+        recording: what Twilio posted.
+        category: the field the caller chose, if any.
+        whole_call: RECORDING is the whole-call recording, not a message left at <Record>.
+
+    Returns:
+        The call's ticket, or None when the recording makes none.
+    """
     seen = find_inbound(TICKET_CHANNEL, call_sid)
     if seen is not None and seen.ticket is not None:
         add_attachments(seen.ticket.id, [recording.attachment()])
         return seen.ticket
-    if recording.duration < MIN_RECORDING_SECONDS:
+    if not whole_call:
+        if recording.duration < MIN_RECORDING_SECONDS:
+            return None
+        description = _("Phản ánh qua điện thoại: nội dung trong bản ghi âm kèm theo.")
+        ticket, _created = open_call_ticket(
+            call_sid,
+            sender,
+            description,
+            category,
+            [recording.attachment()],
+            {"source": "recording"},
+        )
+        return ticket
+    if recording.duration < _call_recording_min_seconds():
+        update_inbound(
+            CALL_CHANNEL,
+            call_sid,
+            {"outcome": "no_report", "recording_seconds": recording.duration},
+        )
         return None
-    description = _("Phản ánh qua điện thoại: nội dung trong bản ghi âm kèm theo.")
-    return open_call_ticket(
-        call_sid, sender, description, category, [recording.attachment()], {"source": "recording"}
+    description = _(
+        "Cuộc gọi bị ngắt trước khi phản ánh được ghi nhận: "
+        "nghe bản ghi âm cuộc gọi để biết nội dung."
     )
+    ticket, created = open_call_ticket(
+        call_sid,
+        sender,
+        description,
+        category,
+        [recording.attachment()],
+        {"source": "call_recording"},
+        route=False,
+    )
+    if created:
+        # No text to route by: an operator listens first (SPEC §5: triage over a wrong agency).
+        send_to_triage(
+            ticket.id,
+            reason=_("Cuộc gọi bị ngắt, chỉ có bản ghi âm: cần nghe để phân loại."),
+            data={"source": "call_recording", "recording_seconds": recording.duration},
+        )
+    return ticket

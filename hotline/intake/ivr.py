@@ -144,7 +144,9 @@ def speech_step(category: str | None) -> VoiceResponse:
     # recognition can be wrong; the recording reaches us by its status callback.
     start = Start()
     start.recording(
-        recording_status_callback=action_url("twilio_voice.recording", category=category),
+        recording_status_callback=action_url(
+            "twilio_voice.recording", category=category, part="call"
+        ),
         recording_status_callback_method="POST",
         recording_status_callback_event="completed",
         track="inbound",

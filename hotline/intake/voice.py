@@ -89,12 +89,14 @@ def _posted_recording() -> Recording | None:
     return Recording(url, request.form.get("RecordingSid") or "", duration)
 
 
-def _ticket_from_recording(category: str | None) -> Ticket | None:
-    """Attach the posted recording to the call's ticket, creating the ticket if needed."""
+def _ticket_from_recording(category: str | None, *, whole_call: bool = False) -> Ticket | None:
+    """Attach the posted recording to the call's ticket, creating the ticket if it must."""
     recording = _posted_recording()
     if recording is None:
         return None
-    return ticket_from_recording(_call_sid(), request.form.get("From"), recording, category)
+    return ticket_from_recording(
+        _call_sid(), request.form.get("From"), recording, category, whole_call=whole_call
+    )
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -164,7 +166,7 @@ def speech() -> Response:
         confidence = float(request.form.get("Confidence") or 0)
     except ValueError:
         confidence = 0.0
-    ticket = open_call_ticket(
+    ticket, _created = open_call_ticket(
         _call_sid(),
         request.form.get("From"),
         text,
@@ -192,10 +194,10 @@ def recorded() -> Response:
 @bp.post("/recording")
 @twilio_signed
 def recording() -> tuple[str, int]:
-    """Recording status callback: attach the recording, even if the caller hung up."""
+    """Recording status callback (a message, or the whole call when `part=call`)."""
     _call_sid()
     if (request.form.get("RecordingStatus") or "completed") == "completed":
-        _ticket_from_recording(_category_param())
+        _ticket_from_recording(_category_param(), whole_call=request.args.get("part") == "call")
     return "", 204
 
 

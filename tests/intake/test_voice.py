@@ -94,7 +94,7 @@ def test_field_key_leads_to_speech_and_recording(client):
     root = twiml(twilio_post(client, "/twilio/voice/category", {**CALL, "Digits": "3"}))
     recording = root.find("Start/Recording")
     assert recording.get("recordingStatusCallback") == (
-        BASE + "/twilio/voice/recording?category=giao-thong"
+        BASE + "/twilio/voice/recording?category=giao-thong&part=call"
     )
     gather = root.find("Gather")
     assert gather.get("input") == "speech"
@@ -252,6 +252,58 @@ def test_menu_answers_even_when_the_call_cannot_be_recorded(app):
         assert root.find("Gather").get("action") == BASE + "/twilio/voice/menu?attempt=1"
         db.session.remove()
         db.engine.dispose()
+
+
+def _whole_call(duration: str) -> dict:
+    """The whole-call recording's status callback (it carries no From)."""
+    params = {k: v for k, v in _recording("RE" + "c" * 32, duration).items() if k != "From"}
+    return {**params, "RecordingSource": "StartCallRecordingTwiML"}
+
+
+def test_hang_up_during_the_prompt_makes_no_ticket(client, redis_conn):
+    """Test that a whole-call recording shorter than the prompt and a short turn is dropped,
+    and the call's record says so."""
+    twilio_post(client, "/twilio/voice", CALL)
+    response = twilio_post(
+        client, "/twilio/voice/recording", _whole_call("11"), query="category=dien&part=call"
+    )
+    assert response.status_code == 204
+    assert ticket_count() == 0
+    record = db.session.execute(select(InboundMessage)).scalar_one()
+    assert (record.data["outcome"], record.data["recording_seconds"]) == ("no_report", 11)
+    assert routing_job_ids(redis_conn) == []
+
+
+def test_call_cut_off_after_speaking_goes_to_triage(client, redis_conn):
+    """Test that a long whole-call recording with no transcript makes a ticket an operator
+    listens to first: in triage, marked as a cut-off call, never routed by the key alone."""
+    twilio_post(client, "/twilio/voice", CALL)
+    twilio_post(
+        client, "/twilio/voice/recording", _whole_call("25"), query="category=dien&part=call"
+    )
+    ticket = only_ticket()
+    assert ticket.status == "triage"
+    assert ticket.description.startswith("Cuộc gọi bị ngắt")
+    assert ticket.category.code == "dien"
+    assert ticket.phone == "+84912345678"
+    assert [a.kind for a in ticket.attachments] == ["recording"]
+    assert [e.kind for e in ticket.events] == ["created", "triage"]
+    assert "cần nghe" in ticket.events[1].note
+    assert routing_job_ids(redis_conn) == []
+    # Twilio delivering the callback again changes nothing.
+    twilio_post(client, "/twilio/voice/recording", _whole_call("25"), query="part=call")
+    db.session.expire_all()
+    assert ticket_count() == 1 and len(only_ticket().attachments) == 1
+
+
+def test_whole_call_recording_completes_a_speech_ticket(client):
+    """Test that after a transcript the whole-call recording is only attached, whatever its
+    length, and the ticket stays routed."""
+    twilio_post(client, "/twilio/voice/speech", {**CALL, "SpeechResult": "Cống thoát nước tắc"})
+    twilio_post(client, "/twilio/voice/recording", _whole_call("3"), query="part=call")
+    ticket = only_ticket()
+    assert ticket.status == "received"
+    assert [a.data["duration"] for a in ticket.attachments] == [3]
 
 
 def test_silent_recording_without_report_creates_nothing(client):
