@@ -71,6 +71,9 @@ def _init_extensions(app: Flask) -> None:
     from hotline.i18n import select_locale
 
     db.init_app(app)
+    from hotline.db_text import install_text_guard
+
+    install_text_guard()  # NUL and lone surrogates never reach the database (500s)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))
     csrf.init_app(app)
     babel.init_app(
@@ -117,6 +120,9 @@ def _register_blueprints(app: Flask) -> None:
     from hotline.intake import register_intake
 
     register_intake(app)
+    from hotline.intake.open311_openapi import bp as open311_docs_bp
+
+    app.register_blueprint(open311_docs_bp)
 
     from hotline.simulator import register_simulator
 

@@ -111,7 +111,8 @@ def create_ticket():
     if len(idem) > 80:
         return error(400, idempotency_key=["at most 80 characters"])
     body_hash = hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        # surrogatepass: a JSON "\ud800" escape is a lone surrogate, which strict UTF-8 refuses
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     ).hexdigest()
     provider_id = f"{key.id}:{idem or uuid.uuid4().hex}"
     seen = find_inbound(CHANNEL, provider_id)

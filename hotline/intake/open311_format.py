@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -31,12 +32,17 @@ def w3c_datetime(value) -> str:
     return local.isoformat(timespec="seconds") if local else ""
 
 
+# Characters XML 1.0 cannot carry at all, even escaped (C0 controls but tab, CR and LF;
+# lone surrogates; U+FFFE and U+FFFF): an error echoing a posted id must stay well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _fill(element: ET.Element, value: Any) -> None:

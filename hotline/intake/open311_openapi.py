@@ -1,0 +1,431 @@
+"""An OpenAPI 3.1 description of the Open311 GeoReport v2 routes (/open311/v2/openapi.json).
+
+Written by hand from what `hotline.intake.open311` answers (not generated from it): every
+operation exists twice, once per format suffix, because the format decides the media type
+(`.json`: application/json, `.xml`: text/xml with the element names given under `xml`).
+Errors are the GeoReport error list, `[{"code": <HTTP status>, "description": "..."}]`.
+Service codes and commune codes are listed as enums from the live reference data, so a
+client (or a fuzzer) can tell a valid value from an invalid one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.intake.open311 import MAX_PAGE_SIZE
+from hotline.models import Category, Commune
+from hotline.province import province_json
+
+bp = Blueprint("open311_docs", __name__, url_prefix="/open311/v2")
+
+FORMATS = {"json": "application/json", "xml": "text/xml"}
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+# A path segment: Werkzeug's default converter takes anything but a slash.
+SEGMENT = {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^/]+$"}
+
+_text = {"type": "string"}
+_text_or_null = {"type": ["string", "null"]}
+_datetime = {"type": "string", "pattern": DATETIME_PATTERN, "description": "W3C date-time"}
+_datetime_or_blank = {"anyOf": [_datetime, {"type": "string", "maxLength": 0}]}
+
+
+def _list(item_ref: str, wrapper: str, item: str, **extra: Any) -> dict:
+    return {
+        "type": "array",
+        "xml": {"name": wrapper, "wrapped": True},
+        "items": {"$ref": f"#/components/schemas/{item_ref}", "xml": {"name": item}},
+        **extra,
+    }
+
+
+def _components() -> dict:
+    """The document schemas: items as components, lists wrapped as GeoReport's XML shows."""
+    return {
+        "Endpoint": {
+            "type": "object",
+            "required": ["specification", "url", "changeset", "type", "formats"],
+            "properties": {
+                "specification": _text,
+                "url": _text,
+                "changeset": _datetime,
+                "type": {"enum": ["production", "test"]},
+                "formats": {
+                    "type": "array",
+                    "xml": {"wrapped": True},
+                    "items": {"enum": ["text/xml", "application/json"], "xml": {"name": "format"}},
+                },
+            },
+        },
+        "Discovery": {
+            "type": "object",
+            "xml": {"name": "discovery"},
+            "required": ["changeset", "contact", "key_service", "endpoints"],
+            "properties": {
+                "changeset": _datetime,
+                "contact": _text,
+                "key_service": _text,
+                "endpoints": _list("Endpoint", "endpoints", "endpoint"),
+            },
+        },
+        "Service": {
+            "type": "object",
+            "required": ["service_code", "service_name", "metadata", "type"],
+            "properties": {
+                "service_code": _text,
+                "service_name": _text,
+                "description": _text,
+                "metadata": {"type": "boolean"},
+                "type": {"enum": ["realtime", "batch", "blackbox"]},
+                "keywords": _text,
+                "group": _text,
+            },
+        },
+        "AttributeValue": {
+            "type": "object",
+            "required": ["key", "name"],
+            "properties": {"key": _text, "name": _text},
+        },
+        "Attribute": {
+            "type": "object",
+            "required": ["variable", "code", "datatype", "required", "order", "description"],
+            "properties": {
+                "variable": {"type": "boolean"},
+                "code": _text,
+                "datatype": {
+                    "enum": [
+                        "string",
+                        "number",
+                        "datetime",
+                        "text",
+                        "singlevaluelist",
+                        "multivaluelist",
+                    ]
+                },
+                "required": {"type": "boolean"},
+                "datatype_description": _text_or_null,
+                "order": {"type": "integer", "minimum": 0},
+                "description": _text,
+                "values": _list("AttributeValue", "values", "value"),
+            },
+        },
+        "ServiceDefinition": {
+            "type": "object",
+            "xml": {"name": "service_definition"},
+            "required": ["service_code", "attributes"],
+            "properties": {
+                "service_code": _text,
+                "attributes": _list("Attribute", "attributes", "attribute"),
+            },
+        },
+        "ServiceRequest": {
+            "type": "object",
+            "description": "A ticket, without the citizen's words or contact details.",
+            "required": ["service_request_id", "status", "service_code", "requested_datetime"],
+            "properties": {
+                "service_request_id": {**_text, "description": "The 10-digit ticket code."},
+                "status": {"enum": ["open", "closed"]},
+                "status_notes": {
+                    **_text_or_null,
+                    "description": "The state's Vietnamese label; the published answer once "
+                    "the ticket is answered.",
+                },
+                "service_name": _text_or_null,
+                "service_code": _text_or_null,
+                "description": {**_text_or_null, "description": "Always empty (privacy)."},
+                "agency_responsible": _text_or_null,
+                "service_notice": _text_or_null,
+                "requested_datetime": _datetime,
+                "updated_datetime": _datetime_or_blank,
+                "expected_datetime": _datetime_or_blank,
+                "address": {**_text_or_null, "description": "The commune's name."},
+                "address_id": _text_or_null,
+                "zipcode": _text_or_null,
+                "lat": {"type": ["number", "null"]},
+                "long": {"type": ["number", "null"]},
+                "media_url": _text_or_null,
+            },
+        },
+        "Created": {
+            "type": "object",
+            "required": ["service_request_id", "token"],
+            "properties": {
+                "service_request_id": _text,
+                "token": _text,
+                "service_notice": _text_or_null,
+                "account_id": _text_or_null,
+            },
+        },
+        "Token": {
+            "type": "object",
+            "required": ["service_request_id", "token"],
+            "properties": {"service_request_id": _text, "token": _text},
+        },
+        "Error": {
+            "type": "object",
+            "required": ["code", "description"],
+            "properties": {
+                "code": {"type": "integer", "description": "The HTTP status."},
+                "description": _text,
+            },
+        },
+    }
+
+
+def _content(fmt: str, schema: dict) -> dict:
+    return {FORMATS[fmt]: {"schema": schema}}
+
+
+def _ok(fmt: str, text: str, schema: dict) -> dict:
+    return {"description": text, "content": _content(fmt, schema)}
+
+
+def _errors(fmt: str, *statuses: tuple[str, str]) -> dict:
+    schema = _list("Error", "errors", "error", minItems=1)
+    return {status: _ok(fmt, text, schema) for status, text in statuses}
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _path(name: str, description: str, schema: dict) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The live values the document lists: service codes, commune codes, jurisdictions."""
+
+    services: list[str]
+    communes: list[str]
+    jurisdictions: list[str]
+
+    def jurisdiction(self) -> dict:
+        """The optional jurisdiction_id query parameter."""
+        return _query(
+            "jurisdiction_id",
+            "Optional: the province code or this site's host name; anything else is a 404.",
+            {"enum": self.jurisdictions},
+        )
+
+
+def _reference() -> Reference:
+    services = db.session.execute(
+        select(Category.code).filter_by(active=True).order_by(Category.code)
+    ).scalars()
+    communes = db.session.execute(select(Commune.code).order_by(Commune.code)).scalars()
+    host = urlparse(current_app.config["PUBLIC_BASE_URL"]).hostname or ""
+    province = province_json("province.json").get("code", "")
+    return Reference(list(services), list(communes), [j for j in (province, host) if j])
+
+
+_SOME_TEXT = {"type": "string", "pattern": r"\S"}  # blank after trimming counts as absent
+
+
+def _post_body(ref: Reference) -> dict:
+    text = {"type": "string"}
+    properties = {
+        "api_key": {**text, "description": "An API key (the same keys as /api/v1)."},
+        "jurisdiction_id": {"enum": ref.jurisdictions},
+        "service_code": {"enum": ref.services, "description": "One of /services."},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "long": {"type": "number", "minimum": -180, "maximum": 180},
+        "address_string": _SOME_TEXT,
+        "address_id": _SOME_TEXT,
+        "attribute[commune]": {"enum": ref.communes, "description": "A commune code."},
+        "email": text,
+        "device_id": text,
+        "account_id": text,
+        "first_name": text,
+        "last_name": text,
+        "phone": {**text, "description": "A Vietnamese or international phone number."},
+        "description": {**_SOME_TEXT, "maxLength": 4000},
+        "media_url": {**text, "description": "An http(s) URL of a photo."},
+    }
+    return {
+        "required": True,
+        "description": "Form-encoded. A location is required: lat and long together, "
+        "address_string, address_id or attribute[commune]. A phone that is not a valid "
+        "number is a 400.",
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_code", "description"],
+                    "properties": properties,
+                    "dependentRequired": {"lat": ["long"], "long": ["lat"]},
+                    "anyOf": [
+                        {"required": ["lat", "long"]},
+                        {"required": ["address_string"]},
+                        {"required": ["address_id"]},
+                        {"required": ["attribute[commune]"]},
+                    ],
+                }
+            }
+        },
+    }
+
+
+def _operations(fmt: str, ref: Reference) -> dict:
+    requests = _list("ServiceRequest", "service_requests", "request")
+    page_size = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+    return {
+        f"/discovery.{fmt}": {
+            "get": {
+                "summary": f"Service discovery ({fmt.upper()})",
+                "responses": {
+                    "200": _ok(fmt, "The endpoint", {"$ref": "#/components/schemas/Discovery"})
+                },
+            }
+        },
+        f"/services.{fmt}": {
+            "get": {
+                "summary": f"The services: one per active category ({fmt.upper()})",
+                "parameters": [ref.jurisdiction()],
+                "responses": {
+                    "200": _ok(fmt, "The services", _list("Service", "services", "service")),
+                    **_errors(fmt, ("404", "Unknown jurisdiction_id")),
+                },
+            }
+        },
+        f"/services/{{service_code}}.{fmt}": {
+            "get": {
+                "summary": f"A service's attributes: the commune ({fmt.upper()})",
+                "parameters": [
+                    _path("service_code", "A service code", {"enum": ref.services}),
+                    ref.jurisdiction(),
+                ],
+                "responses": {
+                    "200": _ok(
+                        fmt, "The definition", {"$ref": "#/components/schemas/ServiceDefinition"}
+                    ),
+                    **_errors(fmt, ("404", "Unknown service_code or jurisdiction_id")),
+                },
+            }
+        },
+        f"/requests.{fmt}": {
+            "get": {
+                "summary": f"Service requests, newest first ({fmt.upper()})",
+                "description": "service_request_id overrides every other filter. Without dates, "
+                "the last 90 days; a range may span at most 90 days.",
+                "parameters": [
+                    _query("service_request_id", "Comma-delimited ticket codes"),
+                    _query("service_code", "Comma-delimited service codes"),
+                    _query("start_date", "W3C date-time with timezone"),
+                    _query("end_date", "W3C date-time with timezone"),
+                    _query("status", "open, closed, or both comma-delimited"),
+                    _query(
+                        "page", "Page number", {"type": "integer", "minimum": 1, "maximum": 100_000}
+                    ),
+                    _query("page_size", "Requests per page (default 50)", page_size),
+                    ref.jurisdiction(),
+                ],
+                "responses": {
+                    "200": _ok(fmt, "The requests", requests),
+                    **_errors(
+                        fmt,
+                        ("400", "A malformed parameter"),
+                        ("404", "Unknown jurisdiction_id"),
+                    ),
+                },
+            },
+            "post": {
+                "summary": f"Create a service request ({fmt.upper()})",
+                "description": "Retrying with the same Idempotency-Key header (an extension "
+                "of GeoReport v2) returns the same request and token.",
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 80},
+                    }
+                ],
+                "requestBody": _post_body(ref),
+                "responses": {
+                    "200": _ok(
+                        fmt,
+                        "Created at once: id and token",
+                        _list("Created", "service_requests", "request", minItems=1),
+                    ),
+                    **_errors(
+                        fmt,
+                        ("400", "A missing or invalid field"),
+                        ("403", "Missing or invalid api_key"),
+                        ("404", "Unknown jurisdiction_id"),
+                    ),
+                },
+            },
+        },
+        f"/requests/{{service_request_id}}.{fmt}": {
+            "get": {
+                "summary": f"One service request, as a one-item list ({fmt.upper()})",
+                "parameters": [
+                    _path("service_request_id", "A ticket code", SEGMENT),
+                    ref.jurisdiction(),
+                ],
+                "responses": {
+                    "200": _ok(fmt, "The request", requests),
+                    **_errors(fmt, ("404", "Unknown request or jurisdiction_id")),
+                },
+            }
+        },
+        f"/tokens/{{token}}.{fmt}": {
+            "get": {
+                "summary": f"The service request a token became ({fmt.upper()})",
+                "parameters": [_path("token", "A token from a POST", SEGMENT), ref.jurisdiction()],
+                "responses": {
+                    "200": _ok(
+                        fmt, "The request id", _list("Token", "service_requests", "request")
+                    ),
+                    **_errors(fmt, ("404", "Unknown token or jurisdiction_id")),
+                },
+            }
+        },
+    }
+
+
+def build_open311_spec() -> dict:
+    """Return the OpenAPI 3.1 document of the Open311 routes, with the live service codes."""
+    ref = _reference()
+    paths: dict[str, Any] = {}
+    for fmt in FORMATS:
+        paths.update(_operations(fmt, ref))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hotline 1022 Open311 GeoReport v2",
+            "version": "v2",
+            "description": "GeoReport v2 (http://wiki.open311.org/GeoReport_v2): categories "
+            "are services, tickets are service requests. Every document comes as JSON "
+            "(`.json`) or UTF-8 XML (`.xml`). Errors are a list of {code, description}. "
+            "The citizen's words and contact details are never published.",
+        },
+        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"] + "/open311/v2"}],
+        "paths": paths,
+        "components": {"schemas": _components()},
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of the Open311 routes."""
+    return jsonify(build_open311_spec())

@@ -1,0 +1,1 @@
+"""Fuzz tests: schemathesis over the OpenAPI documents, hypothesis over every parser."""
