@@ -29,6 +29,8 @@ JOB_PATHS = {
     "send_digests": "workers.jobs.send_digests",
     "flush_outbox": "workers.jobs.flush_outbox",
     "ping": "workers.jobs.ping",
+    "fetch_recording": "workers.jobs.fetch_recording",
+    "recover_recordings": "workers.jobs.recover_recordings",
 }
 
 

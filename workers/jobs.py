@@ -58,3 +58,17 @@ def send_digests() -> dict:
 
     report = digests()
     return {"day": report.day.isoformat(), "skipped": report.skipped, "messages": report.messages}
+
+
+def fetch_recording(attachment_id: int) -> str:
+    """Download a call recording from Twilio into the attachment store (retried by RQ)."""
+    from hotline.intake.recordings import fetch_recording as fetch
+
+    return fetch(attachment_id)
+
+
+def recover_recordings() -> int:
+    """Re-enqueue the recording downloads whose job was lost (Redis down at the callback)."""
+    from hotline.intake.recordings import enqueue_missed_recordings
+
+    return enqueue_missed_recordings()

@@ -25,6 +25,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("recover-received", "workers.jobs.recover_received", interval=60),
     PeriodicJob("sla-sweep", "workers.jobs.sla_sweep", queue="default", interval=60),
     PeriodicJob("flush-outbox", "workers.jobs.flush_outbox", queue="default", interval=60),
+    # Call recordings not yet downloaded from Twilio (their job was lost).
+    PeriodicJob("recover-recordings", "workers.jobs.recover_recordings", queue="low", interval=300),
     # Every day at 07:00 local: the job itself skips days off (weekends, holidays).
     PeriodicJob("digest", "workers.jobs.send_digests", queue="low", cron="0 7 * * *"),
 )

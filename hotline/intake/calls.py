@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.extensions import db
 from hotline.intake.ivr import ivr_config
+from hotline.intake.recordings import enqueue_recording_fetches
 from hotline.models import Ticket
 from hotline.phones import normalize_phone
 from hotline.tickets.errors import InvalidInput
@@ -183,6 +184,16 @@ def ticket_from_recording(
     Returns:
         The call's ticket, or None when the recording makes none.
     """
+    ticket = _recording_ticket(call_sid, sender, recording, category, whole_call)
+    if ticket is not None:
+        # Committed: the download from Twilio can start (staff cannot play it from there).
+        enqueue_recording_fetches(ticket.id)
+    return ticket
+
+
+def _recording_ticket(
+    call_sid: str, sender: str | None, recording: Recording, category: str | None, whole_call: bool
+) -> Ticket | None:
     seen = find_inbound(TICKET_CHANNEL, call_sid)
     if seen is not None and seen.ticket is not None:
         add_attachments(seen.ticket.id, [recording.attachment()])

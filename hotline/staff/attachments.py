@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, send_file
+import io
+import os
+
+from flask import Response, abort, request, send_file
 from flask_babel import gettext as _
 
 from hotline.auth.access import roles_required, staff_user
@@ -34,14 +37,23 @@ def attachment(attachment_id: int):
         abort(404)
     mimetype = item.content_type or "application/octet-stream"
     extension = item.storage_key.rsplit(".", 1)[-1]
+    try:
+        size: int | None = os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        size = item.size
     response = send_file(
         handle,
         mimetype=mimetype,
         as_attachment=mimetype not in INLINE_TYPES,
         download_name=f"{item.ticket.code}-{item.id}.{extension}",
-        conditional=True,
+        conditional=False,
         max_age=0,
     )
+    if size is not None:
+        # Byte ranges (send_file offers them only for paths): an <audio> player seeks with
+        # them, and Safari plays nothing without them.
+        response.content_length = size
+        response = response.make_conditional(request, accept_ranges=True, complete_length=size)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
