@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.intake.common import (
@@ -124,16 +125,24 @@ def handle_sms(delivery: SmsDelivery) -> str:
         )
         return stored.reply if stored.ticket is None else report_reply(stored.ticket.code)
     description = text[:MAX_TEXT] or _("Tin nhắn đa phương tiện không có nội dung chữ.")
-    ticket, _created = open_ticket(
-        channel="sms",
-        description=description,
-        phone=normalize_phone(delivery.sender),
-        inbound=InboundRecord(delivery.source, delivery.provider_id, data=delivery.data),
-        attachments=[
-            NewAttachment("mms", source_url=url[:1000], content_type=ctype[:100])
-            for url, ctype in media
-        ],
-    )
+    try:
+        ticket, _created = open_ticket(
+            channel="sms",
+            description=description,
+            phone=normalize_phone(delivery.sender),
+            inbound=InboundRecord(delivery.source, delivery.provider_id, data=delivery.data),
+            attachments=[
+                NewAttachment("mms", source_url=url[:1000], content_type=ctype[:100])
+                for url, ctype in media
+            ],
+        )
+    except IntegrityError:
+        # The id was taken by a message that made no ticket (a look-up, an empty message):
+        # a provider reusing ids gets that message's stored reply, not a 500 retried forever.
+        seen = find_inbound(delivery.source, delivery.provider_id)
+        if seen is None or seen.ticket is not None:
+            raise
+        return seen.reply
     return report_reply(ticket.code)
 
 

@@ -86,3 +86,15 @@ def test_open311_xml_error_echoing_control_characters_is_well_formed(client):
     root = ET.fromstring(response.data)
     assert root.tag == "errors"
     assert "\ufffd" in root.find("error/description").text
+
+
+def test_sms_id_of_a_lookup_reused_for_a_report_gets_the_stored_reply(client):
+    """Test that a message id first used by a look-up, then sent again with a report (a
+    gateway reusing ids), answers the look-up's stored reply instead of a 500."""
+    first = gateway_post(client, {"message_id": "m-1", "from": "0912345678", "text": "TRA 123"})
+    assert first.status_code == 200
+    again = gateway_post(
+        client, {"message_id": "m-1", "from": "0912345678", "text": "Mất điện ở Tân Lập"}
+    )
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
