@@ -80,10 +80,8 @@ def main() -> None:
     for design, jobs in (("fork-lazy", 20), ("fork-preloaded", 200), ("simple", 1000)):
         results[design] = run(design, jobs)
         print(f"{design:15s} {results[design]:8.1f} jobs/s ({jobs} trivial jobs)", flush=True)
-    print(
-        "RESULT "
-        + " ".join(f"{name.replace('-', '_')}_jobs_per_s={rate:.1f}" for name, rate in results.items())
-    )
+    figures = (f"{name.replace('-', '_')}_jobs_per_s={rate:.1f}" for name, rate in results.items())
+    print("RESULT " + " ".join(figures))
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ ROLE_CASES = [
 
 @pytest.mark.parametrize(("action", "status", "role", "allowed"), ROLE_CASES)
 def test_who_may(action, status, role, allowed, actors):
-    """Test that only the roles SPEC §2 names may take each action, on their own agency's tickets."""
+    """Test that only the roles SPEC §2 names may act, on their own agency's tickets."""
     ticket = f.ticket(status)
     if role == "other_agent":
         actor = f.user("agent", "so-xay-dung")
@@ -164,7 +164,7 @@ def test_merge_links_both_tickets(actors):
 
 
 def test_open_ticket_writes_received_and_created_event():
-    """Test that open_ticket stores a received ticket with a valid code and a public creation event."""
+    """Test that open_ticket stores a received ticket with a valid code and a public event."""
     from hotline.tickets.codes import is_valid_code
 
     ticket, created = services.open_ticket(
