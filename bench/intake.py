@@ -170,6 +170,34 @@ def stop(process: subprocess.Popen) -> None:
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root_pid: int) -> dict[str, float]:
+    """Return the CPU time (user + system) used so far by gunicorn (ROOT_PID's process
+    group) and by the PostgreSQL backends of the bench database, read from /proc.
+
+    The machine is shared: requests per second move with everyone's load, CPU per request
+    much less, so both are printed.
+    """
+    used = {"gunicorn": 0.0, "postgres": 0.0}
+    database = make_url(DB_URL).database
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / _TICK
+        if int(fields[2]) == root_pid:  # process group: the arbiter and its workers
+            used["gunicorn"] += seconds
+        elif command.startswith("postgres:") and f" {database} " in command:
+            used["postgres"] += seconds
+    return used
 
 
 def run_wrk(port: int, data: Path, offset: int, seconds: int) -> dict[str, float]:
@@ -211,14 +239,19 @@ def measure(label: str, target: list[str], env: dict[str, str], port: int, data:
     process = start_gunicorn(target, port, env)
     try:
         run_wrk(port, data, 0, WARMUP)
+        before = cpu_seconds(process.pid)
         result = run_wrk(port, data, lines // 4, DURATION)
+        after = cpu_seconds(process.pid)
     finally:
         stop(process)
     fresh = lines - lines // 4
     note = " (ran out of fresh deliveries: some were replays)" if result["requests"] > fresh else ""
+    per_request = {k: 1000 * (after[k] - before[k]) / max(result["requests"], 1) for k in after}
+    result.update({f"{k}_cpu_ms": v for k, v in per_request.items()})
     print(
         f"{label}: {result['rps']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
-        f"{result['requests']} requests, non-2xx {result['non_2xx']}"
+        f"{result['requests']} requests, non-2xx {result['non_2xx']}, CPU per request: "
+        f"gunicorn {per_request['gunicorn']:.2f} ms, PostgreSQL {per_request['postgres']:.2f} ms"
         f"{', ' + result['socket_errors'] if result['socket_errors'] else ''}{note}",
         flush=True,
     )
@@ -257,7 +290,8 @@ def main() -> int:
         write_requests(data, base_url, lines)
         print(
             f"gunicorn {WORKERS} workers x {THREADS} threads; wrk {WRK_THREADS} threads, "
-            f"{CONNECTIONS} connections, {DURATION} s (after {WARMUP} s warm-up)",
+            f"{CONNECTIONS} connections, {DURATION} s (after {WARMUP} s warm-up); "
+            f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
             flush=True,
         )
         intake = measure("intake", ["wsgi:app"], env, port, data, lines)
@@ -267,6 +301,7 @@ def main() -> int:
             "floor", ["--pythonpath", str(ROOT / "bench"), "floor_app:app"], env, port, data, lines
         )
     ratio = intake["rps"] / floor["rps"] if floor["rps"] else 0.0
+    print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
     print(
         f"RESULT intake_rps={intake['rps']:.0f} floor_rps={floor['rps']:.0f} "
         f"ratio={ratio:.2f} intake_p99_ms={intake['p99_ms']:.1f}"
