@@ -76,6 +76,11 @@ def create_user_command(email, name, role, agency_code, password_env) -> None:
         )
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
+    from hotline.auth import audit
+
+    # From a shell, no member of staff is signed in: the entry has no actor.
+    audit.record("cli.user.create", actor=None, target=f"user:{user.id}", data={"role": role})
+    db.session.commit()
     click.echo(f"created {user.role} {user.email}")
 
 
@@ -84,10 +89,13 @@ def create_user_command(email, name, role, agency_code, password_env) -> None:
 @with_appcontext
 def create_api_key_command(name: str) -> None:
     """Create an API key; it is printed once and stored only hashed."""
+    from hotline.auth import audit
     from hotline.models import ApiKey
 
     key, raw = ApiKey.generate(name)
     db.session.add(key)
+    db.session.flush()
+    audit.record("cli.api_key.create", actor=None, target=f"api_key:{key.id}", data={"name": name})
     db.session.commit()
     click.echo(f"API key for {name} (shown once, keep it safe):")
     click.echo(raw)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 
+from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
+from hotline.extensions import db
 from hotline.models import CHANNELS
 from hotline.staff import bp, labels
 from hotline.staff.choices import reference_choices
@@ -131,6 +133,13 @@ def dashboard_csv():
     """The per-agency table as CSV (UTF-8 with BOM)."""
     user = staff_user()
     days, agency_id = _params()
+    audit.record(
+        "staff.export.dashboard",
+        actor=user,
+        target="dashboard.csv",
+        data={"days": days, "agency_id": agency_id},
+    )
+    db.session.commit()
     board = build_dashboard(user, days=days, agency_id=agency_id, now=utcnow())
     header = [
         _("Đơn vị"),
