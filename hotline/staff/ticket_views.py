@@ -15,6 +15,7 @@ from hotline.sla.cycle import get_calendar
 from hotline.staff import bp, forms
 from hotline.staff.choices import reference_choices
 from hotline.staff.labels import ACTION_LABELS, options
+from hotline.staff.privacy import contact_for
 from hotline.staff.scope import ticket_or_404
 from hotline.staff.sla_display import running_deadline
 from hotline.tickets import services
@@ -241,6 +242,7 @@ def _render(ticket: Ticket, user: User, bound: dict | None = None, alert: str | 
         action_forms=action_forms,
         action_labels=ACTION_LABELS,
         deadline=running_deadline(ticket, utcnow(), get_calendar()),
+        contact=contact_for(ticket, user),
         alert=alert,
         locale=str(get_locale() or "vi"),
     )
