@@ -36,7 +36,9 @@ class BaseConfig:
     ENV_NAME = "base"
     SECRET_KEY = _env("SECRET_KEY", INSECURE_SECRET)
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hotline.sqlite3'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (logged with its traceback by the worker
+    # and the outbox) would otherwise quote the statement's values: phones, names, emails.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     # None means: use a Redis on localhost if one answers, else the launcher's embedded one.
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's name;

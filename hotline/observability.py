@@ -18,7 +18,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
-from pythonjsonlogger.json import JsonFormatter
+
+from hotline.log_privacy import PrivateJsonFormatter
 
 # The request id of the work in hand: set per request, and per job from the job's meta.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -44,15 +45,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str | None = None) -> None:
-    """Send JSON lines to stderr, each with the request id (idempotent)."""
+def configure_logging(level: str | None = None, stream=None) -> logging.Handler | None:
+    """Send JSON lines to STREAM (stderr), each with the request id (idempotent).
+
+    Returns:
+        The handler added, or None when one was already there.
+    """
     root = logging.getLogger()
     if any(getattr(h, "_hotline", False) for h in root.handlers):
-        return
-    handler = logging.StreamHandler()
+        return None
+    handler = logging.StreamHandler(stream)
     handler._hotline = True  # type: ignore[attr-defined]
     handler.setFormatter(
-        JsonFormatter(
+        PrivateJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
@@ -60,6 +65,7 @@ def configure_logging(level: str | None = None) -> None:
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    return handler
 
 
 def init_observability(app: Flask) -> None:
