@@ -112,7 +112,11 @@ def test_development_may_switch_the_check_off_and_says_so(caplog):
     from tests.intake.conftest import make_limited_app, restore_limiter
 
     with caplog.at_level("WARNING"):
-        dev = make_limited_app(ENV_NAME="development", TWILIO_VALIDATE_SIGNATURES=False)
+        # JSON_LOGS off: a development app would add its JSON handler to the root logger
+        # for the rest of the run (the log tests install their own).
+        dev = make_limited_app(
+            ENV_NAME="development", TWILIO_VALIDATE_SIGNATURES=False, JSON_LOGS=False
+        )
     try:
         assert "TWILIO SIGNATURE CHECKS ARE OFF" in caplog.text
         response = dev.test_client().post("/twilio/voice", data=CALL)
