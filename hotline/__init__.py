@@ -131,6 +131,9 @@ def _register_blueprints(app: Flask) -> None:
     from hotline.staff.setup import register_staff_ui
 
     register_staff_ui(app)
+    from hotline.admin.rq import register_rq_dashboard
+
+    register_rq_dashboard(app)
 
 
 def _register_cli(app: Flask) -> None:
