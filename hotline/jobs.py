@@ -13,6 +13,8 @@ from typing import Any
 from flask import current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job
+from rq.utils import as_text
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
@@ -97,8 +99,15 @@ _WAITING_STATES = ("queued", "started", "deferred", "scheduled")
 
 
 def _already_waiting(queue: Queue, job_id: str) -> bool:
-    existing = queue.fetch_job(job_id)
-    return existing is not None and existing.get_status(refresh=False) in _WAITING_STATES
+    # Two fields of the job's hash, not the whole job (`fetch_job` reads and parses all of
+    # it): this runs after the commit of every routed ticket that emails its agency.
+    status, origin = queue.connection.hmget(Job.key_for(job_id), ["status", "origin"])
+    return (
+        origin is not None
+        and as_text(origin) == queue.name
+        and status is not None
+        and as_text(status) in _WAITING_STATES
+    )
 
 
 def push_jobs(jobs: list[PendingJob]) -> int:

@@ -6,18 +6,30 @@ a forking worker with the app preloaded before forking ~34/s, this worker ~320/s
 of not forking is that a crashing job takes the worker process down with it: the process
 manager restarts it, and `workers.abandoned` hands the job it held back at once (RQ alone
 would wait for the job timeout plus a minute, then for its next registry sweep).
+
+Round trips to Redis are most of what RQ costs per job (bench/routing_throughput.py: RQ
+3.0.0's SimpleWorker makes 20 per trivial job, each a wake-up of Redis and of this process).
+`AppWorker` keeps every record RQ keeps and drops only the repeats: a heartbeat is sent when
+the worker's key would otherwise expire during the longest wait for a job (RQ sends three
+per job), the state is written when it changes (and "idle" rides with the job's last
+pipeline), the two pipelines that start a job are one, the job's end heartbeat travels with
+its result, and `rq suspend` is looked at once a second rather than before every job.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask
+from redis.client import Pipeline
 from rq import SimpleWorker
 from rq.executions import Execution
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.utils import now
+from rq.worker import WorkerStatus
 
 from hotline.extensions import db
 from hotline.observability import JOBS, request_id_var
@@ -28,14 +40,23 @@ log = logging.getLogger(__name__)
 # RQ sweeps its registries (abandoned jobs, the scheduler's lock) every 10 minutes by
 # default; a minute keeps a dead worker's jobs and a lost scheduler from waiting long.
 MAINTENANCE_INTERVAL = 60
+# How often a busy worker looks whether `rq suspend` was run (RQ: before every job).
+SUSPENSION_CHECK_SECONDS = 1.0
 
 
 class AppWorker(SimpleWorker):
-    """A SimpleWorker whose jobs run inside `app.app_context()`."""
+    """A SimpleWorker whose jobs run inside `app.app_context()`, with RQ's repeats left out."""
 
     def __init__(self, *args: Any, app: Flask, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.app = app
+        # Until when (monotonic) the worker's key lives after the last heartbeat sent.
+        self._alive_until = 0.0
+        # The state last written to Redis (None: unknown, write the next one).
+        self._state_sent: str | None = None
+        self._next_suspension_check = 0.0
+        # The job `prepare_execution` started (RQ's prepare_job_execution then does nothing).
+        self._started_job_id: str | None = None
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -43,6 +64,95 @@ class AppWorker(SimpleWorker):
             fail_jobs_of_dead_workers(self)
         except Exception:  # noqa: BLE001 - a sweep that fails must not stop the worker
             log.exception("could not check for dead workers")
+
+    # --- fewer round trips (RQ 3.0.0's methods, the repeats left out) --------------------
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
+        """Extend the worker's key, unless it outlives the longest wait for a job anyway.
+
+        RQ calls this before every dequeue and after every job, three commands each time.
+        A heartbeat riding in a pipeline (job start, suspension check) is always written,
+        for at least the idle TTL, so the ones in between are needed only when the worker
+        has waited a whole `dequeue_timeout` since.
+        """
+        idle_ttl = self.worker_ttl + 60
+        if pipeline is not None:
+            timeout = max(timeout or idle_ttl, idle_ttl)
+            super().heartbeat(timeout, pipeline=pipeline)
+            self._alive_until = time.monotonic() + timeout
+            return
+        timeout = timeout or idle_ttl
+        if self._alive_until - time.monotonic() > self.worker_ttl:
+            return  # a blocking dequeue (worker_ttl - 15 s) ends well before the key expires
+        with self.connection.pipeline(transaction=False) as pipe:
+            super().heartbeat(timeout, pipeline=pipe)
+            pipe.execute()
+        self._alive_until = time.monotonic() + timeout
+
+    def set_state(self, state: str, pipeline: Pipeline | None = None) -> None:
+        """Write the worker's state only when it differs from the one written last."""
+        if pipeline is None and state == self._state_sent:
+            self._state = state
+            return
+        super().set_state(state, pipeline=pipeline)
+        self._state_sent = state
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """Look for `rq suspend` once a second (and at start), not before every job."""
+        if time.monotonic() < self._next_suspension_check:
+            return
+        super().check_for_suspension(burst)
+        self._next_suspension_check = time.monotonic() + SUSPENSION_CHECK_SECONDS
+
+    def prepare_execution(self, job: Job) -> Execution:
+        """Register the job's execution and start the job, in one transaction (RQ: two).
+
+        What RQ's `prepare_job_execution` writes (heartbeats, status "started", out of the
+        intermediate queue) goes with the execution's registration, so a worker that dies
+        after this leaves a started job with its execution: `workers.abandoned` hands it back.
+        """
+        # As RQ's perform_job decides it: with one queue, its intermediate queue is ours.
+        remove_from_intermediate_queue = len(self.queues) == 1
+        heartbeat_ttl = self.get_heartbeat_ttl(job)
+        with self.connection.pipeline() as pipe:
+            execution = Execution.create(job, heartbeat_ttl, pipeline=pipe, worker_name=self.name)
+            self.executions[execution.id] = execution
+            self.set_state(WorkerStatus.BUSY, pipeline=pipe)
+            self.heartbeat(heartbeat_ttl, pipeline=pipe)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipe)
+            job.prepare_for_execution(self.name, pipeline=pipe)
+            pipe.persist(job.key)
+            if remove_from_intermediate_queue:
+                queue = Queue(job.origin, connection=self.connection)
+                pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+            pipe.execute()
+        self._started_job_id = job.id
+        return execution
+
+    def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
+        """Nothing left to write when `prepare_execution` started the job already."""
+        if self._started_job_id != job.id:
+            super().prepare_job_execution(job, remove_from_intermediate_queue)
+            return
+        self._started_job_id = None
+        self.procline(f"Processing {job.func_name} from {job.origin} since {time.time()}")
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """A job that succeeded keeps its end heartbeat for its result's transaction."""
+        if job.get_status(refresh=False) == JobStatus.FAILED:
+            super().handle_execution_ended(job, queue, heartbeat_ttl)
+            return
+        job.ended_at = now()
+        job.last_heartbeat = job.ended_at  # saved with the job by handle_job_success
+
+    def cleanup_execution(
+        self, job: Job, pipeline: Pipeline, execution: Execution | None = None
+    ) -> None:
+        """RQ's cleanup, plus the worker's "idle" state in the same transaction."""
+        super().cleanup_execution(job, pipeline, execution)
+        self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
+
+    # --- the app around each job ---------------------------------------------------------
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         # Log lines of the job carry the id of the request that enqueued it.
