@@ -107,6 +107,10 @@ def production_logging():
     """All log records, formatted as production formats them (JSON lines), at DEBUG."""
     root = logging.getLogger()
     saved_level = root.level
+    # An app built earlier outside the test settings may have installed its handler already.
+    earlier = [h for h in root.handlers if getattr(h, "_hotline", False)]
+    for old in earlier:
+        root.removeHandler(old)
     buffer = io.StringIO()
     handler = configure_logging("DEBUG", stream=buffer)
     assert handler is not None
@@ -114,6 +118,8 @@ def production_logging():
         yield buffer
     finally:
         root.removeHandler(handler)
+        for old in earlier:
+            root.addHandler(old)
         root.setLevel(saved_level)
 
 
