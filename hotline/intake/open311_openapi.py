@@ -19,162 +19,15 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.intake.open311 import MAX_PAGE_SIZE
+from hotline.intake.open311_openapi_schemas import components, item_list
 from hotline.models import Category, Commune
 from hotline.province import province_json
 
 bp = Blueprint("open311_docs", __name__, url_prefix="/open311/v2")
 
 FORMATS = {"json": "application/json", "xml": "text/xml"}
-DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 # A path segment: Werkzeug's default converter takes anything but a slash.
 SEGMENT = {"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^/]+$"}
-
-_text = {"type": "string"}
-_text_or_null = {"type": ["string", "null"]}
-_datetime = {"type": "string", "pattern": DATETIME_PATTERN, "description": "W3C date-time"}
-_datetime_or_blank = {"anyOf": [_datetime, {"type": "string", "maxLength": 0}]}
-
-
-def _list(item_ref: str, wrapper: str, item: str, **extra: Any) -> dict:
-    return {
-        "type": "array",
-        "xml": {"name": wrapper, "wrapped": True},
-        "items": {"$ref": f"#/components/schemas/{item_ref}", "xml": {"name": item}},
-        **extra,
-    }
-
-
-def _components() -> dict:
-    """The document schemas: items as components, lists wrapped as GeoReport's XML shows."""
-    return {
-        "Endpoint": {
-            "type": "object",
-            "required": ["specification", "url", "changeset", "type", "formats"],
-            "properties": {
-                "specification": _text,
-                "url": _text,
-                "changeset": _datetime,
-                "type": {"enum": ["production", "test"]},
-                "formats": {
-                    "type": "array",
-                    "xml": {"wrapped": True},
-                    "items": {"enum": ["text/xml", "application/json"], "xml": {"name": "format"}},
-                },
-            },
-        },
-        "Discovery": {
-            "type": "object",
-            "xml": {"name": "discovery"},
-            "required": ["changeset", "contact", "key_service", "endpoints"],
-            "properties": {
-                "changeset": _datetime,
-                "contact": _text,
-                "key_service": _text,
-                "endpoints": _list("Endpoint", "endpoints", "endpoint"),
-            },
-        },
-        "Service": {
-            "type": "object",
-            "required": ["service_code", "service_name", "metadata", "type"],
-            "properties": {
-                "service_code": _text,
-                "service_name": _text,
-                "description": _text,
-                "metadata": {"type": "boolean"},
-                "type": {"enum": ["realtime", "batch", "blackbox"]},
-                "keywords": _text,
-                "group": _text,
-            },
-        },
-        "AttributeValue": {
-            "type": "object",
-            "required": ["key", "name"],
-            "properties": {"key": _text, "name": _text},
-        },
-        "Attribute": {
-            "type": "object",
-            "required": ["variable", "code", "datatype", "required", "order", "description"],
-            "properties": {
-                "variable": {"type": "boolean"},
-                "code": _text,
-                "datatype": {
-                    "enum": [
-                        "string",
-                        "number",
-                        "datetime",
-                        "text",
-                        "singlevaluelist",
-                        "multivaluelist",
-                    ]
-                },
-                "required": {"type": "boolean"},
-                "datatype_description": _text_or_null,
-                "order": {"type": "integer", "minimum": 0},
-                "description": _text,
-                "values": _list("AttributeValue", "values", "value"),
-            },
-        },
-        "ServiceDefinition": {
-            "type": "object",
-            "xml": {"name": "service_definition"},
-            "required": ["service_code", "attributes"],
-            "properties": {
-                "service_code": _text,
-                "attributes": _list("Attribute", "attributes", "attribute"),
-            },
-        },
-        "ServiceRequest": {
-            "type": "object",
-            "description": "A ticket, without the citizen's words or contact details.",
-            "required": ["service_request_id", "status", "service_code", "requested_datetime"],
-            "properties": {
-                "service_request_id": {**_text, "description": "The 10-digit ticket code."},
-                "status": {"enum": ["open", "closed"]},
-                "status_notes": {
-                    **_text_or_null,
-                    "description": "The state's Vietnamese label; the published answer once "
-                    "the ticket is answered.",
-                },
-                "service_name": _text_or_null,
-                "service_code": _text_or_null,
-                "description": {**_text_or_null, "description": "Always empty (privacy)."},
-                "agency_responsible": _text_or_null,
-                "service_notice": _text_or_null,
-                "requested_datetime": _datetime,
-                "updated_datetime": _datetime_or_blank,
-                "expected_datetime": _datetime_or_blank,
-                "address": {**_text_or_null, "description": "The commune's name."},
-                "address_id": _text_or_null,
-                "zipcode": _text_or_null,
-                "lat": {"type": ["number", "null"]},
-                "long": {"type": ["number", "null"]},
-                "media_url": _text_or_null,
-            },
-        },
-        "Created": {
-            "type": "object",
-            "required": ["service_request_id", "token"],
-            "properties": {
-                "service_request_id": _text,
-                "token": _text,
-                "service_notice": _text_or_null,
-                "account_id": _text_or_null,
-            },
-        },
-        "Token": {
-            "type": "object",
-            "required": ["service_request_id", "token"],
-            "properties": {"service_request_id": _text, "token": _text},
-        },
-        "Error": {
-            "type": "object",
-            "required": ["code", "description"],
-            "properties": {
-                "code": {"type": "integer", "description": "The HTTP status."},
-                "description": _text,
-            },
-        },
-    }
 
 
 def _content(fmt: str, schema: dict) -> dict:
@@ -186,7 +39,7 @@ def _ok(fmt: str, text: str, schema: dict) -> dict:
 
 
 def _errors(fmt: str, *statuses: tuple[str, str]) -> dict:
-    schema = _list("Error", "errors", "error", minItems=1)
+    schema = item_list("Error", "errors", "error", minItems=1)
     return {status: _ok(fmt, text, schema) for status, text in statuses}
 
 
@@ -285,7 +138,7 @@ def _post_body(ref: Reference) -> dict:
 
 
 def _operations(fmt: str, ref: Reference) -> dict:
-    requests = _list("ServiceRequest", "service_requests", "request")
+    requests = item_list("ServiceRequest", "service_requests", "request")
     page_size = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
     return {
         f"/discovery.{fmt}": {
@@ -301,7 +154,7 @@ def _operations(fmt: str, ref: Reference) -> dict:
                 "summary": f"The services: one per active category ({fmt.upper()})",
                 "parameters": [ref.jurisdiction()],
                 "responses": {
-                    "200": _ok(fmt, "The services", _list("Service", "services", "service")),
+                    "200": _ok(fmt, "The services", item_list("Service", "services", "service")),
                     **_errors(fmt, ("404", "Unknown jurisdiction_id")),
                 },
             }
@@ -364,7 +217,7 @@ def _operations(fmt: str, ref: Reference) -> dict:
                     "200": _ok(
                         fmt,
                         "Created at once: id and token",
-                        _list("Created", "service_requests", "request", minItems=1),
+                        item_list("Created", "service_requests", "request", minItems=1),
                     ),
                     **_errors(
                         fmt,
@@ -394,7 +247,7 @@ def _operations(fmt: str, ref: Reference) -> dict:
                 "parameters": [_path("token", "A token from a POST", SEGMENT), ref.jurisdiction()],
                 "responses": {
                     "200": _ok(
-                        fmt, "The request id", _list("Token", "service_requests", "request")
+                        fmt, "The request id", item_list("Token", "service_requests", "request")
                     ),
                     **_errors(fmt, ("404", "Unknown token or jurisdiction_id")),
                 },
@@ -421,7 +274,7 @@ def build_open311_spec() -> dict:
         },
         "servers": [{"url": current_app.config["PUBLIC_BASE_URL"] + "/open311/v2"}],
         "paths": paths,
-        "components": {"schemas": _components()},
+        "components": {"schemas": components()},
     }
 
 
