@@ -1,0 +1,157 @@
+"""The worker's Redis round trips per job, and that the ones it leaves out lose no record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from redis.connection import AbstractConnection
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.suspension import resume, suspend
+from rq.utils import as_text
+
+import workers.worker as worker_module
+from hotline.jobs import PendingJob, push_job
+from workers.worker import make_worker
+
+
+def worker_state() -> str:
+    """A job that returns the state its worker shows in Redis while the job runs."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return as_text(job.connection.hget(f"rq:worker:{job.worker_name}", "state"))
+
+
+def always_fails() -> None:
+    """A job that fails."""
+    raise RuntimeError("this job always fails")
+
+
+@contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """Count what this process sends to Redis: one per command or pipeline."""
+    sent = [0]
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent[0] += 1
+        return send(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = send
+
+
+def _drain_pings(app, redis_conn, count: int) -> int:
+    queue = Queue("default", connection=redis_conn)
+    for i in range(count):
+        queue.enqueue("workers.jobs.ping", str(i))
+    worker = make_worker(app, ["default"])
+    with round_trips() as sent:
+        worker.work(burst=True)
+    assert queue.count == 0 and len(queue.finished_job_registry) == count
+    redis_conn.delete(queue.finished_job_registry.key)
+    return sent[0]
+
+
+def test_a_job_costs_six_round_trips(app, redis_conn, monkeypatch):
+    """Test that each job costs the worker six Redis round trips (RQ 3.0.0 alone: 20): take
+    it, read it, start it, and RQ's transaction for its result (watch, dependents, commit)."""
+    monkeypatch.setattr(worker_module, "SUSPENSION_CHECK_SECONDS", 3600)
+    _drain_pings(app, redis_conn, 5)  # the process's first connections and script loads
+    few = _drain_pings(app, redis_conn, 5)
+    many = _drain_pings(app, redis_conn, 25)
+    assert (many - few) / 20 == 6
+
+
+def test_a_job_leaves_every_record_rq_keeps(app, redis_conn):
+    """Test that a job run by the worker is finished with its result, its start and end, its
+    last heartbeat, out of the started registry, and the worker shows busy then idle."""
+    queue = Queue("default", connection=redis_conn)
+    job = queue.enqueue(worker_state, result_ttl=300)
+    worker = make_worker(app, ["default"])
+    worker.work(burst=True)
+
+    job = Job.fetch(job.id, connection=redis_conn)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "busy"
+    assert job.started_at <= job.ended_at and job.last_heartbeat == job.ended_at
+    assert job.worker_name == worker.name
+    assert StartedJobRegistry("default", connection=redis_conn).get_job_ids(cleanup=False) == []
+    assert job.id in queue.finished_job_registry
+    assert as_text(redis_conn.hget(worker.key, "state")) == "idle"
+    assert redis_conn.scard(worker.executions_key) == 0
+    assert redis_conn.hget(worker.key, "successful_job_count") == b"1"
+
+
+def test_a_failing_job_is_retried_then_failed(app, redis_conn):
+    """Test that a failing job keeps RQ's retries (run again once, retries_left 0) and
+    lands in the failed registry with its error."""
+    queue = Queue("default", connection=redis_conn)
+    job = queue.enqueue(always_fails, retry=Retry(max=1))
+    make_worker(app, ["default"]).work(burst=True)
+
+    job = Job.fetch(job.id, connection=redis_conn)
+    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
+    assert job.id in FailedJobRegistry("default", connection=redis_conn)
+    assert "this job always fails" in job.latest_result().exc_string
+    assert StartedJobRegistry("default", connection=redis_conn).get_job_ids(cleanup=False) == []
+
+
+def test_heartbeat_only_when_the_key_could_expire_during_a_wait(app, redis_conn):
+    """Test that the worker's key is extended only when it would not outlive the longest
+    blocking wait for a job, and then lives longer than that wait."""
+    worker = make_worker(app, ["default"])
+    worker.register_birth()
+    try:
+        with round_trips() as sent:
+            worker.heartbeat()
+        assert sent[0] == 1  # three commands, one round trip
+        assert redis_conn.ttl(worker.key) > worker.dequeue_timeout
+        with round_trips() as sent:
+            worker.heartbeat()
+        assert sent[0] == 0
+        # As if the worker had waited for a job almost a whole dequeue timeout.
+        worker._alive_until = time.monotonic() + 30
+        redis_conn.expire(worker.key, 30)
+        with round_trips() as sent:
+            worker.heartbeat()
+        assert sent[0] == 1
+        assert redis_conn.ttl(worker.key) > worker.dequeue_timeout
+    finally:
+        worker.register_death()
+
+
+def test_a_suspended_worker_takes_no_job(app, redis_conn):
+    """Test that `rq suspend` still stops a worker before it takes a job."""
+    queue = Queue("default", connection=redis_conn)
+    job = queue.enqueue("workers.jobs.ping", "suspended")
+    suspend(redis_conn)
+    try:
+        make_worker(app, ["default"]).work(burst=True)
+        assert job.get_status(refresh=True) == JobStatus.QUEUED and queue.count == 1
+    finally:
+        resume(redis_conn)
+    make_worker(app, ["default"]).work(burst=True)
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_job_id_is_pushed_again_once_its_job_ended(app, redis_conn, finished):
+    """Test that the after-commit push skips a job id while its job waits, and pushes it
+    again once that job has finished."""
+    queue = Queue("default", connection=redis_conn)
+    assert push_job(PendingJob("workers.jobs.ping", ("first",), job_id="same-id"))
+    if finished:
+        make_worker(app, ["default"]).work(burst=True)
+    assert push_job(PendingJob("workers.jobs.ping", ("second",), job_id="same-id"))
+    assert queue.job_ids == ["same-id"]
+    job = Job.fetch("same-id", connection=redis_conn)
+    assert job.args == (("second",) if finished else ("first",))
