@@ -7,7 +7,8 @@ stores it through `hotline.storage` and fills the attachment's `storage_key`,
 `content_type` and `size`. A periodic sweep re-enqueues recordings whose job was lost.
 
 Only URLs under TWILIO_RECORDING_URL_PREFIXES are fetched (Twilio's API by default): the
-credentials are never sent anywhere else, not even after a redirect.
+credentials are never sent anywhere else, not even after a redirect. Optional app config:
+RECORDING_FORMAT ("mp3", or "wav"), RECORDING_MAX_BYTES (30 MB).
 """
 
 from __future__ import annotations
