@@ -169,16 +169,19 @@ def fetch_recording(attachment_id: int) -> str:
     if not url.endswith((".mp3", ".wav")):
         url = f"{url}.{extension}"
     prefixes = tuple(config.get("TWILIO_RECORDING_URL_PREFIXES", DEFAULT_URL_PREFIXES))
+    account_sid = config.get("TWILIO_ACCOUNT_SID") or ""
+    auth_token = config.get("TWILIO_AUTH_TOKEN") or ""
     if not url.startswith(prefixes):
         _note(attachment, fetch_refused="not a Twilio recording URL")
         return "refused: not a Twilio recording URL"
+    if not (account_sid and auth_token):
+        # Development and the simulator: no account to fetch with (and nothing to fetch).
+        _note(attachment, fetch_refused="no Twilio credentials")
+        return "refused: no Twilio credentials"
     _note(attachment, fetch_attempts=(attachment.data or {}).get("fetch_attempts", 0) + 1)
     try:
         data = _download(
-            url,
-            config.get("TWILIO_ACCOUNT_SID") or "",
-            config.get("TWILIO_AUTH_TOKEN") or "",
-            int(config.get("RECORDING_MAX_BYTES", MAX_BYTES)),
+            url, account_sid, auth_token, int(config.get("RECORDING_MAX_BYTES", MAX_BYTES))
         )
         kind = _sniff_audio(data)
         if kind is None:

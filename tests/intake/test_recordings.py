@@ -193,6 +193,14 @@ def test_urls_outside_twilio_are_never_fetched(media_server):
     assert FakeTwilioMedia.seen == []
 
 
+def test_no_download_without_twilio_credentials(app, media_server, monkeypatch):
+    """Test that without an account (development, the simulator) nothing is requested."""
+    item = _attachment(_recording_url(media_server, "REgood"))
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", "")
+    assert fetch_recording(item.id) == "refused: no Twilio credentials"
+    assert FakeTwilioMedia.seen == []
+
+
 def test_missed_downloads_are_enqueued_again(redis_conn, media_server):
     """Test that the sweep re-enqueues a recording whose job was lost, but not a fresh one,
     a refused one, or one whose downloads failed too often."""
