@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any
 
 from flask import Flask
@@ -30,6 +31,8 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.utils import now
 from rq.worker import WorkerStatus
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
 
 from hotline.extensions import db
 from hotline.observability import JOBS, request_id_var
@@ -42,6 +45,52 @@ log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL = 60
 # How often a busy worker looks whether `rq suspend` was run (RQ: before every job).
 SUSPENSION_CHECK_SECONDS = 1.0
+# A pooled database connection unused for this long is pinged before a job gets it.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+class _IdlePing:
+    """Pings a pooled connection at checkout only when it sat unused for a while.
+
+    The app's `pool_pre_ping` pings at every checkout, and the worker checks its connection
+    out anew for every job (`db.session.remove()` after each): one more round trip to the
+    database per job. A connection the previous job returned a moment ago is alive; one that
+    waited `PING_AFTER_IDLE_SECONDS` (a database restart meanwhile) is pinged, and when the
+    ping fails the pool's connections are all replaced, as `pool_pre_ping` does. Were the
+    database to restart in the instant between two jobs, the next job would fail on its first
+    statement, the pool would be replaced, and RQ would retry the job.
+    """
+
+    def __init__(self, engine: Engine):
+        self.dialect = engine.dialect
+
+    def checkin(self, dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["hotline_returned_at"] = time.monotonic()
+
+    def checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned_at = record.info.get("hotline_returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection (info is emptied on reconnect), or one just used
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure: the connection is unusable
+            raise exc.InvalidatePoolError(f"ping failed: {error}") from error
+
+
+_IDLE_PINGS: weakref.WeakKeyDictionary[Engine, _IdlePing] = weakref.WeakKeyDictionary()
+
+
+def ping_after_idle(engine: Engine) -> None:
+    """Make ENGINE's pool ping a connection only after `PING_AFTER_IDLE_SECONDS` unused."""
+    if engine in _IDLE_PINGS:
+        return
+    pinger = _IDLE_PINGS[engine] = _IdlePing(engine)
+    # pool_pre_ping has no public switch once the engine exists. Listeners are kept when
+    # the pool is recreated (engine.dispose()), and so is this flag.
+    engine.pool._pre_ping = False
+    event.listen(engine.pool, "checkin", pinger.checkin)
+    event.listen(engine.pool, "checkout", pinger.checkout)
 
 
 class _RepeatedJobLine(logging.Filter):
@@ -194,6 +243,8 @@ def make_worker(
 ) -> AppWorker:
     """Return a worker on the app's Redis listening to QUEUE_NAMES (priority order)."""
     connection = app.extensions["hotline_redis"]
+    with app.app_context():
+        ping_after_idle(db.engine)
     rq_log = logging.getLogger("rq.worker")
     if _REPEATED_JOB_LINE not in rq_log.filters:
         rq_log.addFilter(_REPEATED_JOB_LINE)

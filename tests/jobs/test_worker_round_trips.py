@@ -13,8 +13,11 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.suspension import resume, suspend
 from rq.utils import as_text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 import workers.worker as worker_module
+from hotline.extensions import db
 from hotline.jobs import PendingJob, push_job
 from workers.worker import make_worker
 
@@ -155,3 +158,62 @@ def test_a_job_id_is_pushed_again_once_its_job_ended(app, redis_conn, finished):
     assert queue.job_ids == ["same-id"]
     job = Job.fetch("same-id", connection=redis_conn)
     assert job.args == (("second",) if finished else ("first",))
+
+
+def _backend_pid() -> int | None:
+    if db.engine.dialect.name != "postgresql":
+        return None
+    return db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_connection_is_pinged_only_after_sitting_idle(app, monkeypatch):
+    """Test that the worker's pool does not ping a connection the previous job returned a
+    moment ago, and pings one that sat unused (SQLAlchemy's pool_pre_ping pings both)."""
+    make_worker(app, ["default"])
+    pings = []
+    dialect = db.engine.dialect
+    real_ping = dialect.do_ping
+    monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+    for _ in range(3):  # back-to-back jobs
+        db.session.execute(text("SELECT 1"))
+        db.session.remove()
+    assert pings == []
+    monkeypatch.setattr(worker_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    db.session.execute(text("SELECT 1"))
+    db.session.remove()
+    assert pings == [1]
+
+
+def test_a_dead_idle_connection_is_replaced_before_use(app, monkeypatch):
+    """Test that a pooled connection that died while idle (database restarted) is replaced
+    at checkout, so the job that gets it runs."""
+    make_worker(app, ["default"])
+    db.session.execute(text("SELECT 1"))
+    pid = _backend_pid()
+    db.session.remove()
+    dialect = db.engine.dialect
+    if pid is not None:  # PostgreSQL: really end the pooled connections' backends
+        admin = create_engine(db.engine.url, poolclass=NullPool)
+        with admin.connect() as other:
+            ended = other.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+            assert any(ended)
+        admin.dispose()
+    else:  # SQLite cannot lose a connection: its ping fails once instead
+        real_ping = dialect.do_ping
+        failures = [ConnectionError("connection lost")]
+
+        def ping_once_dead(conn):
+            if failures:
+                raise failures.pop()
+            return real_ping(conn)
+
+        monkeypatch.setattr(dialect, "do_ping", ping_once_dead)
+    monkeypatch.setattr(worker_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+    if pid is not None:
+        assert _backend_pid() != pid
