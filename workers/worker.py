@@ -8,12 +8,15 @@ manager restarts it, and `workers.abandoned` hands the job it held back at once 
 would wait for the job timeout plus a minute, then for its next registry sweep).
 
 Round trips to Redis are most of what RQ costs per job (bench/routing_throughput.py: RQ
-3.0.0's SimpleWorker makes 20 per trivial job, each a wake-up of Redis and of this process).
-`AppWorker` keeps every record RQ keeps and drops only the repeats: a heartbeat is sent when
-the worker's key would otherwise expire during the longest wait for a job (RQ sends three
-per job), the state is written when it changes (and "idle" rides with the job's last
-pipeline), the two pipelines that start a job are one, the job's end heartbeat travels with
-its result, and `rq suspend` is looked at once a second rather than before every job.
+3.0.0's SimpleWorker makes 20 per trivial job, each a wake-up of Redis and of this process on
+a small machine). `AppWorker` makes 4 (take the job, read it, start it, record its result)
+and keeps every record RQ keeps: a heartbeat is sent when the worker's key would otherwise
+expire during the longest wait for a job (RQ sends three per job), the state is written when
+it changes ("idle" rides with the job's result), the two pipelines that start a job are one,
+the job's end heartbeat travels with its result, the job's dependents are counted inside the
+result's transaction instead of watched and read before it (see `handle_job_success`), and
+`rq suspend` is looked at once a second rather than before every job. The database
+connection is pinged only after it sat unused (`ping_after_idle`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from rq import SimpleWorker
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.rate_limit import release_slot
+from rq.registry import StartedJobRegistry
+from rq.repeat import Repeat
 from rq.utils import now
 from rq.worker import WorkerStatus
 from sqlalchemy import event, exc
@@ -126,6 +132,8 @@ class AppWorker(SimpleWorker):
         self._next_suspension_check = 0.0
         # The job `prepare_execution` started (RQ's prepare_job_execution then does nothing).
         self._started_job_id: str | None = None
+        # The job that had no dependents when it started (see handle_job_success).
+        self._lean_success_job_id: str | None = None
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -140,9 +148,9 @@ class AppWorker(SimpleWorker):
         """Extend the worker's key, unless it outlives the longest wait for a job anyway.
 
         RQ calls this before every dequeue and after every job, three commands each time.
-        A heartbeat riding in a pipeline (job start, suspension check) is always written,
-        for at least the idle TTL, so the ones in between are needed only when the worker
-        has waited a whole `dequeue_timeout` since.
+        A heartbeat riding in a pipeline (the suspension check, a job start when the key
+        might not outlive the job) is written for at least the idle TTL, so the others are
+        needed only when the worker has waited a whole `dequeue_timeout` since.
         """
         idle_ttl = self.worker_ttl + 60
         if pipeline is not None:
@@ -187,15 +195,18 @@ class AppWorker(SimpleWorker):
             execution = Execution.create(job, heartbeat_ttl, pipeline=pipe, worker_name=self.name)
             self.executions[execution.id] = execution
             self.set_state(WorkerStatus.BUSY, pipeline=pipe)
-            self.heartbeat(heartbeat_ttl, pipeline=pipe)
-            job.heartbeat(now(), heartbeat_ttl, pipeline=pipe)
+            if self._alive_until - time.monotonic() < heartbeat_ttl:
+                self.heartbeat(heartbeat_ttl, pipeline=pipe)  # the key outlives the job
+            # (The job's own heartbeat: prepare_for_execution writes its last_heartbeat.)
             job.prepare_for_execution(self.name, pipeline=pipe)
             pipe.persist(job.key)
             if remove_from_intermediate_queue:
                 queue = Queue(job.origin, connection=self.connection)
                 pipe.lrem(queue.intermediate_queue_key, 1, job.id)
-            pipe.execute()
+            pipe.scard(job.dependents_key)
+            dependents = pipe.execute()[-1]
         self._started_job_id = job.id
+        self._lean_success_job_id = None if dependents else job.id
         return execution
 
     def prepare_job_execution(self, job: Job, remove_from_intermediate_queue: bool = False) -> None:
@@ -213,6 +224,59 @@ class AppWorker(SimpleWorker):
             return
         job.ended_at = now()
         job.last_heartbeat = job.ended_at  # saved with the job by handle_job_success
+
+    def handle_job_success(
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: StartedJobRegistry,
+        execution: Execution,
+    ) -> None:
+        """RQ's success transaction, without its WATCH and read of the job's dependents.
+
+        RQ watches the job's set of dependents and reads it before its transaction: two
+        round trips per job, for a feature this app does not use. A job that had no
+        dependents when it started gets the same transaction with a count of its dependents
+        in it; one that did, or whose count says a dependent came while it ran, gets RQ's
+        own release of its dependents. No dependent is lost: an enqueuer registers one under
+        WATCH of the parent job's hash, which this transaction writes (status finished), so
+        a dependent registered before it is counted, and an enqueuer coming after sees the
+        job finished and enqueues its job at once.
+        """
+        lean, self._lean_success_job_id = self._lean_success_job_id == job.id, None
+        if not lean:
+            super().handle_job_success(job, queue, started_job_registry, execution)
+            return
+        with self.connection.pipeline() as pipeline:
+            self.increment_successful_job_count(pipeline=pipeline)
+            self.increment_total_working_time(job.ended_at - job.started_at, pipeline)
+            result_ttl = job.get_result_ttl(self.default_result_ttl)
+            if result_ttl != 0:
+                job._handle_success(
+                    result_ttl,
+                    pipeline=pipeline,
+                    worker_name=self.name,
+                    execution_id=execution.id,
+                    execution_started_at=execution.created_at,
+                    execution_ended_at=job.ended_at,
+                )
+            if job.repeats_left is not None and job.repeats_left > 0:
+                Repeat.schedule(job, queue, pipeline=pipeline)
+            else:
+                job.cleanup(result_ttl, pipeline=pipeline, remove_from_queue=False)
+                job._status = JobStatus.FINISHED
+            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+            pipeline.scard(job.dependents_key)
+            dependents = pipeline.execute()[-1]
+        if dependents:  # registered while the job ran: RQ moves and enqueues them
+            queue.enqueue_dependents(job)
+        release_slot(job)
+        self.log.info(
+            "Successfully completed %s job in %ss on worker %s",
+            job.description if self.log_job_description else job.id,
+            job.ended_at - job.started_at,
+            self.name,
+        )
 
     def cleanup_execution(
         self, job: Job, pipeline: Pipeline, execution: Execution | None = None
