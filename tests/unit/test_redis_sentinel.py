@@ -10,7 +10,7 @@ import time
 import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ReadOnlyError, ResponseError
 
 from hotline import create_app
 from hotline.redis_client import limiter_storage, parse_sentinels
@@ -106,7 +106,18 @@ def test_the_app_follows_a_failover(sentinel_set):
     client.set("before", "1")
     sentinel = Redis(port=sentinel_set["sentinel"])
     _wait(lambda: Redis(port=sentinel_set["replica"], db=2).get("before") == b"1")
-    sentinel.execute_command("SENTINEL", "FAILOVER", "hotline")
+
+    def start_failover() -> bool:
+        # Right after start-up the sentinel may not yet judge the replica fit to promote
+        # (NOGOODSLAVE until it has fresh INFO from it): ask again until it accepts.
+        try:
+            return bool(sentinel.execute_command("SENTINEL", "FAILOVER", "hotline"))
+        except ResponseError as exc:
+            if "NOGOODSLAVE" in str(exc) or "INPROG" in str(exc):
+                return False
+            raise
+
+    _wait(start_failover)
     _wait(lambda: sentinel.sentinel_master("hotline")["port"] == sentinel_set["replica"])
     # Until the old master is told to follow, it still takes writes (Redis' own failover
     # window; a job lost there is recovered from the database's state).
