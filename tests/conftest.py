@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,11 @@ def ensure_postgres_database(url: str) -> None:
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     admin.dispose()
+
+
+def pytest_unconfigure(config):
+    """Remove the run's temporary folder (SQLite file, uploads)."""
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 def pytest_configure(config):
