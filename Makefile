@@ -23,7 +23,7 @@ install install-dev: $(STAMP)
 # Compiled message catalogs are build output (git-ignored).
 translations: $(STAMP)
 	@if ls hotline/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(VENV)/bin/pybabel compile -q -d hotline/translations; fi
+		$(VENV)/bin/pybabel compile -d hotline/translations; fi
 
 run: install
 	$(PY) scripts/launch.py
