@@ -6,25 +6,13 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import Category, Commune, Ticket
+from hotline.staff.labels import STATUS_LABELS  # SPEC §3 labels, one table for every page
 from hotline.text import fold
 from hotline.tickets.codes import clean_code, is_valid_code
-
-# SPEC §3: the Vietnamese label of each state, as citizens see it.
-STATUS_LABELS = {
-    "received": _l("Đã tiếp nhận"),
-    "triage": _l("Chờ phân loại"),
-    "assigned": _l("Đã chuyển xử lý"),
-    "acknowledged": _l("Đang xử lý"),
-    "waiting_citizen": _l("Chờ bổ sung"),
-    "transfer_requested": _l("Đề nghị chuyển"),
-    "resolved": _l("Đã trả lời"),
-    "closed": _l("Đã đóng"),
-}
 
 # "TRA 2612345678", "tracuu 26 1234 5678", "Tra cứu: 2612345678", "TRA2612345678": the whole
 # message is the command (matched on the folded text, so diacritics and case do not matter).
