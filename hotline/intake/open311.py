@@ -39,7 +39,7 @@ from hotline.phones import normalize_phone
 from hotline.province import province_json
 from hotline.tickets.codes import clean_code, is_valid_code
 from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import InboundRecord, NewAttachment, find_inbound, open_ticket
+from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket, find_inbound
 from hotline.timeutil import utcnow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -332,7 +332,7 @@ def create_request(fmt: str):
     token = _token(key.id)
     account_id = (request.form.get("account_id") or "").strip()[:120]
     try:
-        ticket, _created = open_ticket(
+        ticket = create_ticket(
             channel=CHANNEL,
             description=description,
             category_code=category.code,

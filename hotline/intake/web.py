@@ -31,7 +31,7 @@ from hotline.phones import last_digits, normalize_phone
 from hotline.storage import get_store
 from hotline.tickets.codes import clean_code
 from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import InboundRecord, NewAttachment, open_ticket
+from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -88,7 +88,7 @@ def report():
     commune = commune_by_code(form.commune.data)
     attachments = _store_photos(form)
     try:
-        ticket, created = open_ticket(
+        ticket = create_ticket(
             channel="web",
             description=form.description.data,
             category_code=form.category.data or None,
@@ -114,7 +114,7 @@ def report():
     except Exception:
         _forget_photos(attachments)
         raise
-    if not created:  # the same form posted twice: its photos are kept once
+    if not ticket.created:  # the same form posted twice: its photos are kept once
         _forget_photos(attachments)
     session["submitted_code"] = ticket.code
     return redirect(url_for("public.submitted"))

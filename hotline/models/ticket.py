@@ -320,11 +320,44 @@ def ticket_search_text(*parts: str | None) -> str:
 
 def nearest_deadline(ticket: Ticket) -> datetime | None:
     """Return the earliest running deadline of TICKET, or None when no clock runs."""
-    if ticket.status not in AGENCY_STATUSES:
+    return _nearest_deadline(
+        ticket.status, ticket.acknowledged_at, ticket.acknowledge_due_at, ticket.resolve_due_at
+    )
+
+
+def _nearest_deadline(
+    status: str | None,
+    acknowledged_at: datetime | None,
+    acknowledge_due_at: datetime | None,
+    resolve_due_at: datetime | None,
+) -> datetime | None:
+    if status not in AGENCY_STATUSES:
         return None
-    if ticket.acknowledged_at is None and ticket.acknowledge_due_at is not None:
-        return ticket.acknowledge_due_at
-    return ticket.resolve_due_at
+    if acknowledged_at is None and acknowledge_due_at is not None:
+        return acknowledge_due_at
+    return resolve_due_at
+
+
+def new_ticket_row(code: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Return the columns of a new ticket written by a Core INSERT, derived fields included.
+
+    The ORM derives `search_text` and `due_at` on its writes (`_derive_fields`); a Core
+    INSERT bypasses those hooks, so the same functions fill them in here. The columns
+    left out take their defaults.
+
+    Args:
+        code: the ticket's code.
+        values: the other columns (status, texts, contact...).
+    """
+    row = {**values, "code": code}
+    row["search_text"] = ticket_search_text(*(row.get(f) for f in SEARCHED_FIELDS))
+    row["due_at"] = _nearest_deadline(
+        row.get("status", "received"),
+        row.get("acknowledged_at"),
+        row.get("acknowledge_due_at"),
+        row.get("resolve_due_at"),
+    )
+    return row
 
 
 def _derive_fields(ticket: Ticket, inserting: bool) -> None:

@@ -56,3 +56,13 @@ class ConflictError(DomainError):
         self.code = code
         self.changed_by = changed_by
         self.changed_at = changed_at
+
+
+def required_text(value: str | None, field_name: str, max_len: int = 4000) -> str:
+    """Return VALUE stripped; raise InvalidInput when it is empty or longer than MAX_LEN."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(field_name, "is required")
+    if len(text) > max_len:
+        raise InvalidInput(field_name, f"is longer than {max_len} characters")
+    return text

@@ -6,43 +6,45 @@ Services take ids and plain values, never read `flask.request`, and raise the er
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.extensions import db
-from hotline.jobs import enqueue_after_commit
 from hotline.models import (
-    CHANNELS,
     CLOSE_REASONS,
     OPEN_STATUSES,
-    PRIORITIES,
     Agency,
-    Attachment,
     Category,
     Commune,
-    InboundMessage,
     Ticket,
     TicketEvent,
     User,
 )
 from hotline.notifications import messages as notify
 from hotline.notifications.links import new_rating_token
-from hotline.observability import INTAKE
 from hotline.sla import cycle as sla
-from hotline.tickets.codes import new_code
+from hotline.tickets.creation import (  # noqa: F401  (the creation names, here as well)
+    ROUTING_JOB_QUEUE,
+    InboundRecord,
+    NewAttachment,
+    NewTicket,
+    add_attachments,
+    create_ticket,
+    find_inbound,
+    open_ticket,
+    record_inbound,
+    update_inbound,
+)
 from hotline.tickets.errors import (
     ConflictError,
     InvalidInput,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    required_text,
 )
 from hotline.tickets.permissions import can_act
 from hotline.timeutil import utcnow
@@ -64,43 +66,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "reopen": (frozenset({"resolved", "closed"}), "acknowledged"),
     "merge": (frozenset(OPEN_STATUSES), "closed"),
 }
-ROUTING_JOB_QUEUE = "high"
-
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """The webhook delivery a ticket comes from: stored with the ticket, the dedupe key."""
-
-    channel: str
-    provider_id: str
-    kind: str = "report"
-    reply: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NewAttachment:
-    """A file kept with a ticket: stored by us (storage_key) or at the provider (source_url)."""
-
-    kind: str  # photo | mms | recording
-    storage_key: str | None = None
-    source_url: str | None = None
-    content_type: str = ""
-    size: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def _attachment_row(ticket: Ticket, item: NewAttachment, now: datetime) -> Attachment:
-    return Attachment(
-        ticket=ticket,
-        kind=item.kind,
-        storage_key=item.storage_key,
-        source_url=item.source_url,
-        content_type=item.content_type,
-        size=item.size,
-        data=item.data,
-        created_at=now,
-    )
 
 
 def _actor_name(user: User | None) -> str | None:
@@ -210,267 +175,6 @@ def commit_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _required_text(value: str | None, field_name: str, max_len: int = 4000) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise InvalidInput(field_name, "is required")
-    if len(text) > max_len:
-        raise InvalidInput(field_name, f"is longer than {max_len} characters")
-    return text
-
-
-# --- creation ---------------------------------------------------------------------------
-
-
-# A new ticket takes a random code and relies on the unique index: a clash (rare: 10^7
-# codes a year) rolls the transaction back and the insert is tried again with another code.
-# No look-up before the insert, so the common case costs no extra round trip.
-CODE_ATTEMPTS = 20
-
-
-def _code_taken(code: str) -> bool:
-    return bool(db.session.execute(select(exists().where(Ticket.code == code))).scalar())
-
-
-def find_inbound(channel: str, provider_id: str) -> InboundMessage | None:
-    """Return the stored delivery CHANNEL/PROVIDER_ID, if it was seen before."""
-    return db.session.execute(
-        select(InboundMessage).filter_by(channel=channel, provider_id=provider_id)
-    ).scalar_one_or_none()
-
-
-def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> InboundMessage:
-    """Store a delivery that creates no ticket (a TRA lookup, an empty SMS) and commit.
-
-    A replay of a known delivery returns the stored one.
-    """
-    existing = find_inbound(inbound.channel, inbound.provider_id)
-    if existing is not None:
-        return existing
-    row = InboundMessage(
-        channel=inbound.channel,
-        provider_id=inbound.provider_id,
-        kind=inbound.kind,
-        reply=inbound.reply,
-        data=inbound.data,
-        ticket=ticket,
-    )
-    db.session.add(row)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        existing = find_inbound(inbound.channel, inbound.provider_id)
-        if existing is None:
-            raise
-        return existing
-    return row
-
-
-def _insert_ticket(
-    code: str,
-    values: dict[str, Any],
-    actor: User | None,
-    inbound: InboundRecord | None,
-    attachments: Sequence[NewAttachment],
-    now: datetime,
-    route: bool,
-) -> Ticket:
-    """Write a new ticket with its event, delivery, files, receipt and routing job (no commit).
-
-    The ticket goes through the ORM (its derived fields, its version); its first event and
-    its delivery are plain rows written by two Core INSERTs, which cost a fraction of the
-    ORM's unit of work on the busiest path of the system (every SMS, call and form).
-    """
-    ticket = Ticket(code=code, **values)
-    db.session.add(ticket)
-    db.session.flush()
-    db.session.execute(
-        insert(TicketEvent.__table__),
-        {
-            "ticket_id": ticket.id,
-            "kind": "created",
-            "actor_id": actor.id if actor else None,
-            "actor_label": "staff" if actor else "citizen",
-            "from_status": None,
-            "to_status": "received",
-            "note": "",
-            "data": {"channel": ticket.channel},
-            "public": True,
-            "created_at": now,
-        },
-    )
-    if inbound is not None:
-        db.session.execute(
-            insert(InboundMessage.__table__),
-            {
-                "channel": inbound.channel,
-                "provider_id": inbound.provider_id,
-                "ticket_id": ticket.id,
-                "kind": inbound.kind,
-                "reply": inbound.reply,
-                "data": inbound.data,
-                "received_at": now,
-            },
-        )
-    for item in attachments:
-        db.session.add(_attachment_row(ticket, item, now))
-    notify.receipt(ticket, now)
-    if route:
-        enqueue_after_commit(
-            db.session,
-            "route_ticket",
-            ticket.id,
-            queue=ROUTING_JOB_QUEUE,
-            job_id=f"route-{ticket.id}",
-            fresh=True,  # the ticket id was just given out: no job can have it yet
-        )
-    return ticket
-
-
-def open_ticket(
-    *,
-    channel: str,
-    description: str,
-    actor: User | None = None,
-    category_code: str | None = None,
-    commune_id: int | None = None,
-    priority: str = "normal",
-    address: str = "",
-    latitude: float | None = None,
-    longitude: float | None = None,
-    citizen_name: str = "",
-    phone: str | None = None,
-    email: str | None = None,
-    contact_consent: bool = False,
-    locale: str = "vi",
-    inbound: InboundRecord | None = None,
-    attachments: Sequence[NewAttachment] = (),
-    now: datetime | None = None,
-    route: bool = True,
-) -> tuple[Ticket, bool]:
-    """Store a new ticket in state `received` and enqueue its routing after the commit.
-
-    Args:
-        channel: voice, sms, web, api, open311 or operator.
-        description: the citizen's words (required).
-        actor: the operator who typed it in, or None for a citizen channel.
-        category_code: the field the citizen chose, if any.
-        commune_id: the commune chosen, if any.
-        inbound: the webhook delivery it comes from, stored in the same transaction;
-            a replay of a known delivery returns the ticket it created.
-        attachments: photos, MMS media or recordings stored with the ticket in the
-            same transaction.
-        route: enqueue routing (tests of the lifecycle switch it off).
-
-    Returns:
-        (ticket, created): created is False when INBOUND was a replay.
-    """
-    # A replay is not looked up first: the unique key of the inbound delivery refuses it at
-    # the insert, and only then is the stored ticket read (one round trip less per report).
-    if channel not in CHANNELS:
-        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
-    if channel == "operator" and (actor is None or actor.role not in ("operator", "supervisor")):
-        raise PermissionDenied("only the 1022 centre creates tickets on a caller's behalf")
-    if priority not in PRIORITIES:
-        raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
-    description = _required_text(description, "description")
-    category = None
-    if category_code:
-        category = db.session.execute(
-            select(Category).filter_by(code=category_code, active=True)
-        ).scalar_one_or_none()
-        if category is None:
-            raise InvalidInput("category", f"unknown category {category_code!r}")
-    if commune_id is not None and db.session.get(Commune, commune_id) is None:
-        raise InvalidInput("commune", f"unknown commune {commune_id}")
-    now = now or utcnow()
-    values = {
-        "channel": channel,
-        "status": "received",
-        "priority": priority,
-        "category_id": category.id if category else None,
-        "commune_id": commune_id,
-        "address": (address or "").strip()[:500],
-        "latitude": latitude,
-        "longitude": longitude,
-        "description": description,
-        "citizen_name": (citizen_name or "").strip()[:255],
-        "phone": phone or None,
-        "email": email or None,
-        "contact_consent": contact_consent,
-        "locale": locale,
-        "created_at": now,
-        "updated_at": now,
-        "updated_by_id": actor.id if actor else None,
-    }
-    for _attempt in range(CODE_ATTEMPTS):
-        code = new_code(now)
-        try:
-            ticket = _insert_ticket(code, values, actor, inbound, attachments, now, route)
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            if inbound is not None:
-                seen = find_inbound(inbound.channel, inbound.provider_id)
-                if seen is not None and seen.ticket is not None:
-                    return seen.ticket, False  # a replay, or the same delivery raced us
-            if _code_taken(code):
-                continue
-            raise
-        break
-    else:
-        raise RuntimeError("could not find a free ticket code")  # 20 clashes: not by chance
-    INTAKE.labels(channel).inc()
-    # The code never changes: keep it loaded, so a webhook replying with the code does
-    # not reload the whole ticket after the commit expired it.
-    set_committed_value(ticket, "code", code)
-    return ticket, True
-
-
-def add_attachments(
-    ticket_id: int, attachments: Sequence[NewAttachment], *, now: datetime | None = None
-) -> int:
-    """Keep ATTACHMENTS with an existing ticket and commit; return how many were new.
-
-    A provider's file already kept (same source_url) is skipped, so a callback delivered
-    twice adds its file once.
-    """
-    ticket = _load(ticket_id)
-    known = set(
-        db.session.execute(
-            select(Attachment.source_url).where(
-                Attachment.ticket_id == ticket.id, Attachment.source_url.is_not(None)
-            )
-        ).scalars()
-    )
-    now = now or utcnow()
-    added = 0
-    for item in attachments:
-        if item.source_url and item.source_url in known:
-            continue
-        db.session.add(_attachment_row(ticket, item, now))
-        known.add(item.source_url)
-        added += 1
-    if added:
-        db.session.commit()
-    return added
-
-
-def update_inbound(channel: str, provider_id: str, data: dict[str, Any]) -> bool:
-    """Merge DATA into a stored delivery's data (e.g. a call's final status) and commit.
-
-    Returns:
-        Whether the delivery was known.
-    """
-    row = find_inbound(channel, provider_id)
-    if row is None:
-        return False
-    row.data = {**(row.data or {}), **data}
-    db.session.commit()
-    return True
-
-
 # --- routing ----------------------------------------------------------------------------
 
 
@@ -576,7 +280,7 @@ def add_note(
         raise PermissionDenied(f"not allowed to add a note to ticket {ticket.code}")
     if expected_version is not None and ticket.version != expected_version:
         raise ConflictError(ticket.code, _actor_name(ticket.updated_by), ticket.updated_at)
-    note = _required_text(note, "note")
+    note = required_text(note, "note")
     now = now or utcnow()
     add_event(ticket, "note", actor, note=note, now=now)
     ticket.updated_at = now
@@ -595,7 +299,7 @@ def ask_citizen(
     """Ask the citizen for more information; the resolve clock pauses."""
     ticket = _load(ticket_id)
     target = _check(ticket, "ask_citizen", actor, expected_version)
-    question = _required_text(question, "question", 1000)
+    question = required_text(question, "question", 1000)
     if not ticket.phone and not ticket.email:
         raise InvalidInput("question", "the citizen left no phone number or email to ask")
     now = now or utcnow()
@@ -644,7 +348,7 @@ def request_transfer(
     """The agency says the ticket is not theirs ("không thuộc thẩm quyền")."""
     ticket = _load(ticket_id)
     target = _check(ticket, "request_transfer", actor, expected_version)
-    reason = _required_text(reason, "reason", 2000)
+    reason = required_text(reason, "reason", 2000)
     if to_agency_id is not None:
         if db.session.get(Agency, to_agency_id) is None:
             raise InvalidInput("agency", f"unknown agency {to_agency_id}")
@@ -706,7 +410,7 @@ def refuse_transfer(
     """A supervisor sends the ticket back to its agency; the clock is unchanged."""
     ticket = _load(ticket_id)
     _check(ticket, "refuse_transfer", actor, expected_version)
-    reason = _required_text(reason, "reason", 2000)
+    reason = required_text(reason, "reason", 2000)
     now = now or utcnow()
     target = ticket.status_before_transfer or "assigned"
     ticket.status_before_transfer = None
@@ -726,7 +430,7 @@ def resolve(
     """The agency submits its answer; it waits for a supervisor's review."""
     ticket = _load(ticket_id)
     target = _check(ticket, "resolve", actor, expected_version)
-    answer = _required_text(answer, "answer", 8000)
+    answer = required_text(answer, "answer", 8000)
     now = now or utcnow()
     if ticket.acknowledged_at is None:
         sla.on_acknowledged(ticket, now)
@@ -780,7 +484,7 @@ def reject(
     target = _check(ticket, "reject", actor, expected_version)
     if reason not in CLOSE_REASONS or reason == "answered":
         raise InvalidInput("reason", "must be spam, duplicate or out_of_scope")
-    note = _required_text(note, "note", 2000)
+    note = required_text(note, "note", 2000)
     now = now or utcnow()
     sla.stop(ticket, now)
     ticket.close_reason = reason
@@ -803,7 +507,7 @@ def reopen(
     target = _check(ticket, "reopen", actor, expected_version)
     if ticket.agency_id is None:
         raise InvalidTransition("reopen", f"{ticket.status} without an agency")
-    reason = _required_text(reason, "reason", 2000)
+    reason = required_text(reason, "reason", 2000)
     now = now or utcnow()
     ticket.close_reason = None
     ticket.closed_at = None
