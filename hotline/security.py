@@ -1,8 +1,9 @@
-"""Security headers on every response."""
+"""Security headers on every response, and the session cookie's interface."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 # No inline script anywhere: every script is a file served from 'self'.
 CSP = "; ".join(
@@ -25,15 +26,35 @@ CSP = "; ".join(
 def init_security_headers(app: Flask) -> None:
     """Add CSP, nosniff, frame and referrer policies, and HSTS in production."""
     production = app.config.get("ENV_NAME") == "production"
+    policy = [
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()"),
+    ]
+    if production:
+        policy.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        if production:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # One pass over the response's headers, then appends: a view's own value stays.
+        present = {key.lower() for key in headers.keys()}
+        for key, value in policy:
+            if key.lower() not in present:
+                headers.add(key, value)
         return response
+
+    app.session_interface = CookieSessionInterface()
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, without building the cookie signer for a request that
+    brought no session cookie (webhooks, API clients): Flask builds it on every request."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Open the session; an empty one, signer unbuilt, when no session cookie came."""
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)

@@ -14,7 +14,9 @@ from tests import factories
 from tests.intake.conftest import (
     gateway_post,
     inbound_count,
+    make_limited_app,
     only_ticket,
+    restore_limiter,
     routing_job_ids,
     ticket_count,
     twilio_post,
@@ -248,3 +250,22 @@ def test_replies_can_be_sent_without_diacritics(client, app):
         assert gateway.isascii()
     finally:
         app.config["SMS_STRIP_DIACRITICS"] = False
+
+
+def test_provider_webhooks_are_never_rate_limited():
+    """Test that a default limit on every route spares Twilio's and the carriers' webhooks
+    (a few provider addresses carry every citizen's report) but still limits the others."""
+    limited = make_limited_app(RATELIMIT_DEFAULT="1 per minute")
+    try:
+        client = limited.test_client()
+        for n in range(3):
+            params = {"MessageSid": f"SM{n:032d}", "From": "+84912345678", "Body": "Mất điện"}
+            assert twilio_post(client, "/twilio/sms", params).status_code == 200
+            payload = {"message_id": f"gw-{n}", "from": "0912345678", "to": "1022", "text": "x y"}
+            assert gateway_post(client, payload).status_code == 200
+        assert [client.get("/track").status_code for _ in range(2)] == [200, 429]
+    finally:
+        from hotline.extensions import limiter
+
+        limiter.limit_manager.set_default_limits([])  # the extension object is shared
+        restore_limiter(limited)

@@ -9,7 +9,7 @@ import pytest
 from config.settings import ProductionConfig
 from hotline import create_app
 from hotline.security import CSP
-from tests.intake.conftest import restore_limiter
+from tests.intake.conftest import gateway_post, restore_limiter
 
 PAGES = ["/", "/track", "/login", "/healthz", "/api/v1/openapi.json", "/no-such-page"]
 
@@ -64,3 +64,32 @@ def test_no_hsts_outside_production(client):
     assert "Strict-Transport-Security" not in headers
     assert headers["Content-Security-Policy"] == CSP
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_views_own_header_is_kept(app, client):
+    """Test that a header the view set itself (the rq dashboard's stricter CSP, a download's
+    framing) is not replaced by the default policy, whatever its case."""
+    from flask import Response
+
+    from hotline.security import init_security_headers
+
+    with app.test_request_context("/"):
+        response = Response("x", headers={"content-security-policy": "default-src 'none'"})
+        for hook in app.after_request_funcs[None]:
+            if hook.__qualname__ == init_security_headers.__qualname__ + ".<locals>._headers":
+                response = hook(response)
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_request_without_cookie_gets_no_session_cookie_and_signs_in_as_before(client, redis_conn):
+    """Test that webhooks and API calls (no cookie) get no session cookie, while a browser's
+    session still works: the login form's session carries its CSRF token."""
+    payload = {"message_id": "gw-1", "from": "0912345678", "to": "1022", "text": "Mất điện"}
+    answer = gateway_post(client, payload)
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    page = client.get("/login")
+    assert any(c.startswith("session=") for c in page.headers.getlist("Set-Cookie"))
+    with client.session_transaction() as session:
+        assert session.get("csrf_token")
