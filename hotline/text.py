@@ -150,7 +150,9 @@ def fold(text: str) -> str:
     Returns:
         Lower-case letters and digits, words separated by single spaces.
     """
-    return " ".join(token.folded for token in tokenize(text))
+    # `tokenize` without its Token objects: every new ticket folds its whole text.
+    folded = (_word_forms(match.group())[1] for match in _word_re().finditer(text))
+    return " ".join(word for word in folded if word)
 
 
 def has_diacritics(text: str) -> bool:
