@@ -7,18 +7,20 @@ names are re-exported by `hotline.tickets.services`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import (
     Column,
     ColumnElement,
     Insert,
     Table,
     bindparam,
+    create_engine,
     exists,
     insert,
     literal,
@@ -27,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -61,6 +63,7 @@ CODE_ATTEMPTS = 20
 # and compiled (`_rows_sql`), by shape and dialect.
 _STATEMENTS: dict[tuple[tuple[str, ...], bool], Insert] = {}
 _COMPILED: dict[tuple[tuple[str, ...], bool, str, str], _RowsSql] = {}
+_ENGINE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -346,14 +349,31 @@ def _insert_ticket(
     return ticket
 
 
-def _autocommit_engine() -> Engine:
-    """Return the app's engine in autocommit mode (the same pool of connections)."""
-    engines = current_app.extensions.setdefault("hotline_autocommit_engines", {})
-    engine = db.engine
-    alone = engines.get(engine)
-    if alone is None:
-        alone = engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return alone
+def _intake_engine() -> Engine:
+    """Return the engine of `_insert_alone`: autocommit, without a ping at each checkout.
+
+    Its own pool, so that its connections stay in autocommit (no switching on every
+    checkout) and skip the pool's pre-ping round trip: a connection that died meanwhile
+    makes the statement fail with `connection_invalidated`, and it is run once more on a
+    new connection (see `_insert_alone`).
+    """
+    engine = current_app.extensions.get("hotline_intake_engine")
+    if engine is None:
+        with _ENGINE_LOCK:
+            engine = current_app.extensions.get("hotline_intake_engine")
+            if engine is None:
+                options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+                options.update(isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+                engine = create_engine(db.engine.url, **options)
+                current_app.extensions["hotline_intake_engine"] = engine
+    return engine
+
+
+def dispose_intake_engine(app: Flask) -> None:
+    """Close the connections of APP's intake engine, if it made one (tests, shutdown)."""
+    engine = app.extensions.pop("hotline_intake_engine", None)
+    if engine is not None:
+        engine.dispose()
 
 
 def _writes_alone(channel: str, phone: str | None, attachments: Sequence[NewAttachment]) -> bool:
@@ -361,8 +381,9 @@ def _writes_alone(channel: str, phone: str | None, attachments: Sequence[NewAtta
 
     On PostgreSQL, a ticket with no files and no SMS receipt is three rows written by one
     statement (`_new_rows_statement`), atomic on its own: run in autocommit, it costs no
-    BEGIN and no COMMIT, two round trips of the four. Only when the session holds no
-    transaction, so nothing of the caller's waits for a commit that would not come.
+    BEGIN and no COMMIT, and on its own pool no ping: one round trip instead of four. Only
+    when the session holds no transaction, so nothing of the caller's waits for a commit
+    that would not come.
     """
     return (
         not attachments
@@ -384,8 +405,16 @@ def _insert_alone(
     """Write a new ticket, its event and its delivery in one autocommitted statement, then
     enqueue its routing (see `_writes_alone`); return the ticket's id."""
     row, event, delivery = _new_rows(code, values, actor, inbound, now)
-    with _autocommit_engine().connect() as connection:
-        ticket_id = _execute_rows(connection, row, event, delivery)
+    for attempt in range(2):
+        try:
+            with _intake_engine().connect() as connection:
+                ticket_id = _execute_rows(connection, row, event, delivery)
+            break
+        except DBAPIError as exc:
+            # A pooled connection that died (database restarted, idle connection cut): the
+            # statement did not run, and a new connection is taken once.
+            if attempt or not exc.connection_invalidated:
+                raise
     if route:
         push_job(
             PendingJob(

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import current_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rq import Queue
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine import Engine
 from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.extensions import db
@@ -35,17 +37,17 @@ END_MARKER = "hotline-test-end-of-commands"
 
 @contextmanager
 def sql_statements() -> Iterator[list[str]]:
-    """Collect the SQL statements the app's engine runs inside the block."""
+    """Collect the SQL statements the app's engines run inside the block."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(" ".join(statement.split()).upper())
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)  # the intake's own engine too
     try:
         yield statements
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -106,11 +108,11 @@ def autocommit_flags() -> Iterator[list[tuple[str, bool]]]:
         words = " ".join(statement.split()[:4]).upper()
         seen.append((words, bool(conn.connection.dbapi_connection.autocommit)))
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def needs_postgresql() -> None:
@@ -133,6 +135,22 @@ def test_lone_report_is_one_autocommitted_statement(client, redis_conn):
     assert new.created and routing_job_ids(redis_conn) == [f"route-{new.id}"]
     ticket = db.session.get(Ticket, new.id)
     assert (ticket.code, ticket.status, ticket.version) == (new.code, "received", 1)
+
+
+def test_a_pooled_connection_that_died_is_replaced_once(client, redis_conn):
+    """Test that the intake's pool, which pings no connection at checkout, survives a
+    connection the database dropped: the statement runs again on a new connection."""
+    needs_postgresql()
+    create_ticket(channel="sms", description="Đèn đường hỏng", inbound=InboundRecord("sms", "SM1"))
+    engine = current_app.extensions["hotline_intake_engine"]
+    with engine.connect() as connection:  # the one pooled connection
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    db.session.commit()
+    new = create_ticket(channel="sms", description="Ngập nước", inbound=InboundRecord("sms", "SM2"))
+    assert new.created
+    assert db.session.get(Ticket, new.id).description == "Ngập nước"
+    assert routing_job_ids(redis_conn) == ["route-1", f"route-{new.id}"]
 
 
 def test_report_with_a_receipt_or_files_is_one_transaction(client, redis_conn):
