@@ -60,7 +60,7 @@ def app():
     """The app on the test database, with tables created and the province loaded once."""
     from hotline.province import province_folder
     from hotline.province.loader import load_province
-    from hotline.tickets.creation import dispose_intake_engine
+    from hotline.tickets.rows import dispose_intake_engine
 
     app = create_app(
         {

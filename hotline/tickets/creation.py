@@ -7,29 +7,13 @@ names are re-exported by `hotline.tickets.services`.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import (
-    Column,
-    ColumnElement,
-    Insert,
-    Table,
-    bindparam,
-    create_engine,
-    exists,
-    insert,
-    literal,
-    literal_column,
-    select,
-)
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -44,7 +28,6 @@ from hotline.models import (
     Commune,
     InboundMessage,
     Ticket,
-    TicketEvent,
     User,
 )
 from hotline.models.ticket import new_ticket_row
@@ -52,6 +35,7 @@ from hotline.notifications import messages as notify
 from hotline.observability import INTAKE
 from hotline.tickets.codes import new_code
 from hotline.tickets.errors import InvalidInput, NotFound, PermissionDenied, required_text
+from hotline.tickets.rows import write_new_rows, write_new_rows_alone
 from hotline.timeutil import utcnow
 
 ROUTING_JOB_QUEUE = "high"
@@ -59,11 +43,6 @@ ROUTING_JOB_QUEUE = "high"
 # codes a year) rolls the transaction back and the insert is tried again with another code.
 # No look-up before the insert, so the common case costs no extra round trip.
 CODE_ATTEMPTS = 20
-# The statements of `_new_rows_statement`, by shape: (the ticket's keys, with a delivery),
-# and compiled (`_rows_sql`), by shape and dialect.
-_STATEMENTS: dict[tuple[tuple[str, ...], bool], Insert] = {}
-_COMPILED: dict[tuple[tuple[str, ...], bool, str, str], _RowsSql] = {}
-_ENGINE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -150,129 +129,6 @@ def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> Inbo
     return row
 
 
-def _default_sql(column: Column) -> ColumnElement:
-    """Return COLUMN's Python-side default as an SQL literal (for an INSERT inside a WITH)."""
-    default = column.default
-    if default is None or not default.is_scalar:
-        raise ValueError(f"tickets.{column.key} has no constant default: give it a value")
-    value = literal(default.arg, column.type).compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-    )
-    return literal_column(str(value), column.type)
-
-
-def _new_rows_statement(ticket_keys: tuple[str, ...], with_delivery: bool) -> Insert:
-    """Return the PostgreSQL statement writing a ticket, its first event and its delivery.
-
-    The ticket is INSERTed in a data-modifying WITH and the other rows take its id, so the
-    three rows cost one round trip. SQLAlchemy fills in no Python-side default inside a
-    WITH, so the ticket's columns not in TICKET_KEYS get theirs written into the SQL (or
-    stay NULL). The statement is built once per process and shape, with a bound parameter
-    per value ("t_code", "e_kind", "d_provider_id"...): building it on each call cost more
-    than the statement saved. Under 50 parameters, psycopg caches its conversion too.
-    """
-    shape = (ticket_keys, with_delivery)
-    statement = _STATEMENTS.get(shape)
-    if statement is not None:
-        return statement
-    tickets, events, deliveries = Ticket.__table__, TicketEvent.__table__, InboundMessage.__table__
-    ticket_values: dict[str, Any] = {}
-    for column in tickets.columns:
-        if column.key in ticket_keys:
-            ticket_values[column.key] = bindparam(f"t_{column.key}", type_=column.type)
-        elif column.default is not None:
-            ticket_values[column.key] = _default_sql(column)
-    new_ticket = insert(tickets).values(ticket_values).returning(tickets.c.id).cte("new_ticket")
-    new_id = select(new_ticket.c.id).scalar_subquery()
-
-    def values(table: Table, prefix: str) -> dict[str, Any]:
-        return {
-            c.key: new_id if c.key == "ticket_id" else bindparam(f"{prefix}_{c.key}", type_=c.type)
-            for c in table.columns
-            if not c.primary_key
-        }
-
-    statement = insert(events).values(values(events, "e"))
-    last = events
-    if with_delivery:
-        statement = (
-            insert(deliveries).values(values(deliveries, "d")).add_cte(statement.cte("new_event"))
-        )
-        last = deliveries
-    statement = statement.add_cte(new_ticket).returning(last.c.ticket_id)
-    _STATEMENTS[shape] = statement
-    return statement
-
-
-def _write_new_rows(
-    ticket: dict[str, Any], event: dict[str, Any], delivery: dict[str, Any] | None
-) -> int:
-    """INSERT a new ticket, its first event and its delivery (if any); return the ticket id.
-
-    Args:
-        ticket: the ticket's columns (see `new_ticket_row`); the others take their defaults.
-        event: every column of its "created" event but its id and ticket_id.
-        delivery: every column of its inbound delivery but its id and ticket_id, or None.
-    """
-    tickets, events, deliveries = Ticket.__table__, TicketEvent.__table__, InboundMessage.__table__
-    if db.session.get_bind().dialect.name != "postgresql":
-        ticket_id = db.session.execute(insert(tickets), ticket).inserted_primary_key[0]
-        db.session.execute(insert(events), {**event, "ticket_id": ticket_id})
-        if delivery is not None:
-            db.session.execute(insert(deliveries), {**delivery, "ticket_id": ticket_id})
-        return ticket_id
-    return _execute_rows(db.session.connection(), ticket, event, delivery)
-
-
-@dataclass(frozen=True)
-class _RowsSql:
-    """`_new_rows_statement` compiled once: its SQL, and each parameter's bind processor.
-
-    Executed as driver SQL: SQLAlchemy then neither hashes the statement's structure nor
-    looks it up in its cache on every call, which cost more than the INSERTs themselves.
-    The values go through the same bind processors SQLAlchemy would apply (aware
-    datetimes to UTC, JSON).
-    """
-
-    sql: str
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
-
-    def execute(self, connection: Connection, params: dict[str, Any]) -> int:
-        """Run the statement with PARAMS (processed in place); return the ticket id."""
-        for name, process in self.processors:
-            params[name] = process(params[name])
-        return connection.exec_driver_sql(self.sql, params).scalar_one()
-
-
-def _rows_sql(ticket_keys: tuple[str, ...], with_delivery: bool, dialect: Dialect) -> _RowsSql:
-    shape = (ticket_keys, with_delivery, dialect.name, dialect.driver)
-    compiled_rows = _COMPILED.get(shape)
-    if compiled_rows is None:
-        compiled = _new_rows_statement(ticket_keys, with_delivery).compile(dialect=dialect)
-        processors = []
-        for name, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors.append((name, process))
-        compiled_rows = _COMPILED[shape] = _RowsSql(str(compiled), tuple(processors))
-    return compiled_rows
-
-
-def _execute_rows(
-    connection: Connection,
-    ticket: dict[str, Any],
-    event: dict[str, Any],
-    delivery: dict[str, Any] | None,
-) -> int:
-    """Write the rows by `_new_rows_statement` on CONNECTION (PostgreSQL); return the id."""
-    params = {f"t_{key}": value for key, value in ticket.items()}
-    params.update((f"e_{key}", value) for key, value in event.items())
-    if delivery is not None:
-        params.update((f"d_{key}", value) for key, value in delivery.items())
-    rows_sql = _rows_sql(tuple(ticket), delivery is not None, connection.dialect)
-    return rows_sql.execute(connection, params)
-
-
 def _new_rows(
     code: str,
     values: dict[str, Any],
@@ -332,7 +188,7 @@ def _insert_ticket(
     in by `new_ticket_row`.
     """
     row, event, delivery = _new_rows(code, values, actor, inbound, now)
-    ticket_id = _write_new_rows(row, event, delivery)
+    ticket_id = write_new_rows(row, event, delivery)
     ticket = _known_ticket(ticket_id, **row)
     for item in attachments:
         db.session.add(_attachment_row(ticket, item, now))
@@ -349,44 +205,24 @@ def _insert_ticket(
     return ticket
 
 
-def _intake_engine() -> Engine:
-    """Return the engine of `_insert_alone`: autocommit, without a ping at each checkout.
-
-    Its own pool, so that its connections stay in autocommit (no switching on every
-    checkout) and skip the pool's pre-ping round trip: a connection that died meanwhile
-    makes the statement fail with `connection_invalidated`, and it is run once more on a
-    new connection (see `_insert_alone`).
-    """
-    engine = current_app.extensions.get("hotline_intake_engine")
-    if engine is None:
-        with _ENGINE_LOCK:
-            engine = current_app.extensions.get("hotline_intake_engine")
-            if engine is None:
-                options = dict(current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-                options.update(isolation_level="AUTOCOMMIT", pool_pre_ping=False)
-                engine = create_engine(db.engine.url, **options)
-                current_app.extensions["hotline_intake_engine"] = engine
-    return engine
-
-
-def dispose_intake_engine(app: Flask) -> None:
-    """Close the connections of APP's intake engine, if it made one (tests, shutdown)."""
-    engine = app.extensions.pop("hotline_intake_engine", None)
-    if engine is not None:
-        engine.dispose()
-
-
-def _writes_alone(channel: str, phone: str | None, attachments: Sequence[NewAttachment]) -> bool:
+def _writes_alone(
+    channel: str,
+    phone: str | None,
+    inbound: InboundRecord | None,
+    attachments: Sequence[NewAttachment],
+) -> bool:
     """Whether a new ticket's rows can be written by one statement outside any transaction.
 
-    On PostgreSQL, a ticket with no files and no SMS receipt is three rows written by one
-    statement (`_new_rows_statement`), atomic on its own: run in autocommit, it costs no
-    BEGIN and no COMMIT, and on its own pool no ping: one round trip instead of four. Only
+    On PostgreSQL, a delivery with no files and no SMS receipt is three rows written by
+    one statement (`hotline.tickets.rows`), atomic on its own: run in autocommit, it costs
+    no BEGIN and no COMMIT, and on its own pool no ping: one round trip instead of four.
+    Only for a delivery, whose unique key makes a retried statement harmless, and only
     when the session holds no transaction, so nothing of the caller's waits for a commit
     that would not come.
     """
     return (
-        not attachments
+        inbound is not None
+        and not attachments
         and not notify.receipt_by_sms(channel, phone)
         # No session yet (a webhook that read nothing) cannot hold a transaction.
         and (not db.session.registry.has() or not db.session().in_transaction())
@@ -404,17 +240,7 @@ def _insert_alone(
 ) -> int:
     """Write a new ticket, its event and its delivery in one autocommitted statement, then
     enqueue its routing (see `_writes_alone`); return the ticket's id."""
-    row, event, delivery = _new_rows(code, values, actor, inbound, now)
-    for attempt in range(2):
-        try:
-            with _intake_engine().connect() as connection:
-                ticket_id = _execute_rows(connection, row, event, delivery)
-            break
-        except DBAPIError as exc:
-            # A pooled connection that died (database restarted, idle connection cut): the
-            # statement did not run, and a new connection is taken once.
-            if attempt or not exc.connection_invalidated:
-                raise
+    ticket_id = write_new_rows_alone(*_new_rows(code, values, actor, inbound, now))
     if route:
         push_job(
             PendingJob(
@@ -504,7 +330,7 @@ def create_ticket(
         "updated_at": now,
         "updated_by_id": actor.id if actor else None,
     }
-    alone = _writes_alone(channel, values["phone"], attachments)
+    alone = _writes_alone(channel, values["phone"], inbound, attachments)
     for _attempt in range(CODE_ATTEMPTS):
         code = new_code(now)
         try:

@@ -118,7 +118,7 @@ def make_limited_app(**overrides):
 def restore_limiter(*apps) -> None:
     """Switch the shared limiter off again and close the extra apps' connections."""
     from hotline.extensions import limiter
-    from hotline.tickets.creation import dispose_intake_engine
+    from hotline.tickets.rows import dispose_intake_engine
 
     limiter.enabled = False
     for extra in apps:
