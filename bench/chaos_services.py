@@ -190,13 +190,16 @@ class PostgresCluster:
                     "-o",
                     "max_connections=200",
                     "-o",
-                    "listen_addresses='127.0.0.1'",
-                    "-o",
                     "fsync=on",
                 ],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
+        # Loopback only. In conf.d, not by pg_createcluster -o: its versions quote the value
+        # differently (postgresql-common 248+deb12u2 quotes it a second time).
+        listen = self.conf_dir / "conf.d" / "chaos-listen.conf"
+        listen.parent.mkdir(exist_ok=True)
+        listen.write_text("listen_addresses = '127.0.0.1'\n")
         hba = self.conf_dir / "pg_hba.conf"
         wanted = (
             "# The chaos drill's own cluster: loopback only, no password.\n"
