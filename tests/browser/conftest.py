@@ -47,11 +47,31 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+def read_in_full(app):
+    """Wrap APP so that it answers with bodies already read (and its iterables closed).
+
+    Werkzeug's development server skips `close()` of a response when the client resets the
+    connection while the server drains the request (chromium leaving a page during a font
+    download): the static file then stays open until collected, a ResourceWarning that
+    this suite turns into an error.
+    """
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 class LiveServer:
     """The app on 127.0.0.1 at a free port, served by werkzeug in a thread."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, read_in_full(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
