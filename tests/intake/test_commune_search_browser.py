@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.conftest import read_in_full
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -52,7 +54,7 @@ def _search_communes(url: str) -> None:
 
 def test_commune_search_with_and_without_diacritics(app):
     """Test that typing "buon ma", "Buôn Ma Thuột" or "BUON  MA THUOT" narrows to one ward."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, read_in_full(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     failures: list[BaseException] = []
