@@ -84,15 +84,17 @@ def enqueue_after_commit(
             for the same job already waiting is skipped: one round trip to Redis less.
         **kwargs: keyword arguments of the job.
     """
-    path = JOB_PATHS[name]
+    defer_job(session, PendingJob(JOB_PATHS[name], args, kwargs, queue, job_id, retry, fresh))
+
+
+def defer_job(session: Session, job: PendingJob) -> None:
+    """Push JOB once SESSION's transaction commits; forget it if it rolls back."""
     if isinstance(session, scoped_session):
         session = session()
     if not session.in_transaction():
         # Begin the transaction now, so a rollback before any SQL still discards the job.
         session.connection()
-    session.info.setdefault("pending_jobs", []).append(
-        PendingJob(path, args, kwargs, queue, job_id, retry, fresh)
-    )
+    session.info.setdefault("pending_jobs", []).append(job)
 
 
 _WAITING_STATES = ("queued", "started", "deferred", "scheduled")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.jobs import JOB_PATHS, PendingJob, push_job
+from hotline.jobs import push_job
 from hotline.models import Ticket
-from hotline.tickets.services import ROUTING_JOB_QUEUE
+from hotline.tickets.services import routing_job
 from hotline.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,7 @@ def enqueue_stale_received(
     )
     pushed = 0
     for ticket_id in ids:
-        job = PendingJob(
-            JOB_PATHS["route_ticket"],
-            (ticket_id,),
-            queue=ROUTING_JOB_QUEUE,
-            job_id=f"route-{ticket_id}",
-        )
-        if push_job(job):
+        if push_job(routing_job(ticket_id)):
             pushed += 1
     if ids:
         log.info("recovery: %d of %d waiting tickets enqueued for routing", pushed, len(ids))

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from hotline.extensions import db
-from hotline.jobs import JOB_PATHS, PendingJob, enqueue_after_commit, push_job
+from hotline.jobs import JOB_PATHS, PendingJob, defer_job, push_job
 from hotline.models import (
     CHANNELS,
     PRIORITIES,
@@ -161,6 +161,18 @@ def _new_rows(
     return new_ticket_row(code, values), event, delivery
 
 
+def routing_job(ticket_id: int, *, fresh: bool = False) -> PendingJob:
+    """Return the job that routes ticket TICKET_ID (one id per ticket: pushed twice, it runs
+    once). FRESH: the ticket was just created, so no such job can be waiting yet."""
+    return PendingJob(
+        JOB_PATHS["route_ticket"],
+        (ticket_id,),
+        queue=ROUTING_JOB_QUEUE,
+        job_id=f"route-{ticket_id}",
+        fresh=fresh,
+    )
+
+
 def _known_ticket(ticket_id: int, **loaded: Any) -> Ticket:
     """Return the ORM object of a ticket row just written, without reading it back.
 
@@ -194,14 +206,7 @@ def _insert_ticket(
         db.session.add(_attachment_row(ticket, item, now))
     notify.receipt(ticket, now)
     if route:
-        enqueue_after_commit(
-            db.session,
-            "route_ticket",
-            ticket_id,
-            queue=ROUTING_JOB_QUEUE,
-            job_id=f"route-{ticket_id}",
-            fresh=True,  # the ticket id was just given out: no job can have it yet
-        )
+        defer_job(db.session, routing_job(ticket_id, fresh=True))
     return ticket
 
 
@@ -242,15 +247,7 @@ def _insert_alone(
     enqueue its routing (see `_writes_alone`); return the ticket's id."""
     ticket_id = write_new_rows_alone(*_new_rows(code, values, actor, inbound, now))
     if route:
-        push_job(
-            PendingJob(
-                JOB_PATHS["route_ticket"],
-                (ticket_id,),
-                queue=ROUTING_JOB_QUEUE,
-                job_id=f"route-{ticket_id}",
-                fresh=True,
-            )
-        )
+        push_job(routing_job(ticket_id, fresh=True))
     return ticket_id
 
 

@@ -27,7 +27,6 @@ from hotline.notifications import messages as notify
 from hotline.notifications.links import new_rating_token
 from hotline.sla import cycle as sla
 from hotline.tickets.creation import (  # noqa: F401  (the creation names, here as well)
-    ROUTING_JOB_QUEUE,
     InboundRecord,
     NewAttachment,
     NewTicket,
@@ -36,6 +35,7 @@ from hotline.tickets.creation import (  # noqa: F401  (the creation names, here 
     find_inbound,
     open_ticket,
     record_inbound,
+    routing_job,
     update_inbound,
 )
 from hotline.tickets.errors import (
