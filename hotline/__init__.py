@@ -54,12 +54,13 @@ def create_app(config: Any = None) -> Flask:
 
     _init_extensions(app)
     from hotline.observability import init_observability
-    from hotline.security import init_security_headers
+    from hotline.security import CookieSessionInterface, init_security_headers
     from hotline.templating import init_templating
 
     init_templating(app)
     init_observability(app)
     init_security_headers(app)
+    app.session_interface = CookieSessionInterface()
     _register_blueprints(app)
     _register_cli(app)
     return app

@@ -46,8 +46,6 @@ def init_security_headers(app: Flask) -> None:
                 headers.add(key, value)
         return response
 
-    app.session_interface = CookieSessionInterface()
-
 
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, without building the cookie signer for a request that
