@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from hotline import create_app
@@ -15,6 +16,7 @@ def main(argv: list[str]) -> None:
     burst = "--burst" in argv
     names = [a for a in argv if not a.startswith("--")] or None
     worker = make_worker(app, names)
+    gc.freeze()  # the app lives as long as the process: out of the full collections
     worker.work(burst=burst, with_scheduler=True)
 
 
