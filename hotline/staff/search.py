@@ -1,8 +1,10 @@
 """The queue's search box: a ticket code, a phone number, or words with or without diacritics.
 
 Text is matched against `Ticket.search_text`, the folded (unaccented, lower-case) copy of
-the ticket's texts kept on every write: `LIKE '%word%'` per word works the same on SQLite
-and PostgreSQL, where a trigram index keeps it fast at millions of rows.
+the ticket's texts, written by the routing job's update and kept on every later write (a
+report just stored is found by its code or phone number until then): `LIKE '%word%'` per
+word works the same on SQLite and PostgreSQL, where a trigram index keeps it fast at
+millions of rows.
 """
 
 from __future__ import annotations

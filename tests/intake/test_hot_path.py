@@ -18,6 +18,7 @@ from hotline.extensions import db
 from hotline.intake.common import parse_lookup
 from hotline.intake.sms import twiml_message
 from hotline.models import InboundMessage, Ticket, TicketEvent
+from hotline.routing.services import route_ticket
 from hotline.tickets import creation
 from hotline.tickets.codes import new_code
 from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket, open_ticket
@@ -198,12 +199,12 @@ def test_sms_twiml_is_what_the_twilio_library_renders(text):
 
 def test_core_insert_writes_what_the_orm_would(client, redis_conn):
     """Test that the rows written without the ORM carry the derived fields and defaults the
-    model gives an ORM-written ticket: folded search text, no deadline, version 1."""
+    model gives an ORM-written ticket (no deadline, version 1), and that the routing job's
+    update writes the folded search text the ORM would have."""
     twilio_post(client, "/twilio/sms", SMS)
     ticket = db.session.execute(select(Ticket)).scalar_one()
     orm_ticket = factories.ticket(description=SMS["Body"], channel="sms")
-    assert ticket.search_text == orm_ticket.search_text.replace(orm_ticket.code, ticket.code)
-    assert " den duong hong ca tuan " in ticket.search_text
+    assert ticket.search_text is None and orm_ticket.search_text
     for column in ("status", "priority", "version", "sla_cycle", "due_at", "address"):
         assert getattr(ticket, column) == getattr(orm_ticket, column), column
     assert (ticket.public_answer, ticket.answer_published, ticket.rating_comment) == ("", False, "")
@@ -213,6 +214,13 @@ def test_core_insert_writes_what_the_orm_would(client, redis_conn):
     assert event_row.data == {"channel": "sms"} and event_row.actor_label == "citizen"
     delivery = db.session.execute(select(InboundMessage)).scalar_one()
     assert (delivery.ticket_id, delivery.provider_id) == (ticket.id, SMS["MessageSid"])
+    ticket_id, code = ticket.id, ticket.code
+    db.session.expire_all()
+    route_ticket(ticket_id)
+    ticket = db.session.get(Ticket, ticket_id)
+    assert ticket.status != "received"
+    assert ticket.search_text == orm_ticket.search_text.replace(orm_ticket.code, code)
+    assert " den duong hong ca tuan " in ticket.search_text
     assert delivery.data["provider"] == "twilio" and "+849" not in str(delivery.data)
 
 

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 from hotline.extensions import db
 from hotline.models import Ticket
+from hotline.routing.services import route_ticket
 from hotline.staff.queue import QueueFilters, fetch_page, filtered_tickets, ordered
 from hotline.timeutil import utcnow
 from tests.web.staff_helpers import (
@@ -120,6 +121,27 @@ def test_search_by_code_phone_and_text_with_or_without_diacritics(signed_in):
     assert found("dien") == {power.code}
     assert found("hỏa hoạn") == set()
     assert found("100%_") == set()
+
+
+def test_a_new_ticket_is_found_by_code_at_once_and_by_its_words_once_routed(signed_in):
+    """Test that a ticket just stored is found by its code and phone number at once, and by
+    its words once the routing job's update has written its search text."""
+    new = make_ticket(
+        "received", description="Cột điện đổ chắn ngang đường Hùng Vương.", phone="+84987000111"
+    )
+    client, _ = signed_in("supervisor")
+
+    def found(q: str) -> set[str]:
+        return set(_codes(client.get("/staff/tickets", query_string={"q": q})))
+
+    assert reload(new).search_text is None
+    assert found(new.code) == {new.code}
+    assert found("0987000111") == {new.code}
+    assert found("cot dien") == set()
+    assert route_ticket(new.id) != "missing"
+    assert reload(new).status != "received"
+    assert found("cot dien") == {new.code}
+    assert found("Hùng Vương") == {new.code}
 
 
 def test_search_short_syllables_as_whole_words(signed_in):
