@@ -126,54 +126,11 @@ class _RowsSql:
     sql: str
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
 
-    def params(
-        self, ticket: dict[str, Any], event: dict[str, Any], delivery: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """Return the statement's parameters for these rows, processed for the driver."""
-        params = {f"t_{key}": value for key, value in ticket.items()}
-        params.update((f"e_{key}", value) for key, value in event.items())
-        if delivery is not None:
-            params.update((f"d_{key}", value) for key, value in delivery.items())
+    def execute(self, connection: Connection, params: dict[str, Any]) -> int:
+        """Run the statement with PARAMS (processed in place); return the ticket id."""
         for name, process in self.processors:
             params[name] = process(params[name])
-        return params
-
-    def execute(self, connection: Connection, params: dict[str, Any]) -> int:
-        """Run the statement on CONNECTION (in its transaction); return the ticket id."""
         return connection.exec_driver_sql(self.sql, params).scalar_one()
-
-    def execute_pooled(self, engine: Engine, params: dict[str, Any]) -> int:
-        """Run the statement on a connection of ENGINE's pool, through the driver's own
-        cursor; return the ticket id.
-
-        No SQLAlchemy `Connection` and no result object: with autocommit connections
-        there is no transaction for them to manage, and they cost the webhook a tenth of
-        its time. A driver error is raised as SQLAlchemy's (`IntegrityError` for a
-        replayed delivery), with `connection_invalidated` set, and the connection dropped
-        from the pool, when the connection was lost.
-        """
-        pooled = engine.raw_connection()
-        try:
-            cursor = pooled.cursor()
-            try:
-                cursor.execute(self.sql, params)
-                return cursor.fetchone()[0]
-            finally:
-                cursor.close()
-        except engine.dialect.loaded_dbapi.Error as exc:
-            lost = engine.dialect.is_disconnect(exc, pooled.dbapi_connection, None)
-            if lost:
-                pooled.invalidate(exc)
-            raise DBAPIError.instance(
-                self.sql,
-                params,
-                exc,
-                engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=engine.dialect,
-            ) from exc
-        finally:
-            pooled.close()
 
 
 def _rows_sql(ticket_keys: tuple[str, ...], with_delivery: bool, dialect: Dialect) -> _RowsSql:
@@ -197,11 +154,15 @@ def _execute_new_rows(
     delivery: dict[str, Any] | None,
 ) -> int:
     """Write the rows by `_new_rows_statement` on CONNECTION (PostgreSQL); return the id."""
+    params = {f"t_{key}": value for key, value in ticket.items()}
+    params.update((f"e_{key}", value) for key, value in event.items())
+    if delivery is not None:
+        params.update((f"d_{key}", value) for key, value in delivery.items())
     rows_sql = _rows_sql(tuple(ticket), delivery is not None, connection.dialect)
-    return rows_sql.execute(connection, rows_sql.params(ticket, event, delivery))
+    return rows_sql.execute(connection, params)
 
 
-def intake_engine() -> Engine:
+def _intake_engine() -> Engine:
     """Return the engine of `write_new_rows_alone`: autocommit, no ping at each checkout.
 
     Its own pool, so that its connections stay in autocommit (no switching on every
@@ -240,12 +201,10 @@ def write_new_rows_alone(
     just before its connection broke makes the second one a replay, refused by the
     delivery's unique key, never a second ticket.
     """
-    engine = intake_engine()
-    rows_sql = _rows_sql(tuple(ticket), delivery is not None, engine.dialect)
-    params = rows_sql.params(ticket, event, delivery)
     for attempt in range(2):
         try:
-            return rows_sql.execute_pooled(engine, params)
+            with _intake_engine().connect() as connection:
+                return _execute_new_rows(connection, ticket, event, delivery)
         except DBAPIError as exc:
             if attempt or not exc.connection_invalidated:
                 raise

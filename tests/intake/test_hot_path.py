@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import psycopg
 import pytest
+from flask import current_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rq import Queue
@@ -22,7 +21,6 @@ from hotline.models import InboundMessage, Ticket, TicketEvent
 from hotline.routing.services import route_ticket
 from hotline.tickets import creation
 from hotline.tickets.codes import new_code
-from hotline.tickets.rows import intake_engine
 from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket, open_ticket
 from hotline.timeutil import utcnow
 from tests import factories
@@ -39,41 +37,18 @@ END_MARKER = "hotline-test-end-of-commands"
 
 
 @contextmanager
-def driver_statements() -> Iterator[list[tuple[str, bool]]]:
-    """Collect (statement, whether its connection was in autocommit) for every statement the
-    database driver runs inside the block, whichever engine or pool sent it.
+def sql_statements() -> Iterator[list[str]]:
+    """Collect the SQL statements the app's engines run inside the block."""
+    statements: list[str] = []
 
-    On PostgreSQL this is psycopg's own cursor, below SQLAlchemy: the intake's lone
-    statement goes to a pooled connection's cursor directly. SQLite's tickets take the
-    session's transaction, seen by the engines' events.
-    """
-    seen: list[tuple[str, bool]] = []
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).upper())
 
-    def words(statement: Any) -> str:
-        return " ".join(str(statement).split()).upper()
-
-    if db.engine.dialect.name != "postgresql":
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            seen.append((words(statement), False))
-
-        event.listen(Engine, "before_cursor_execute", record)
-        try:
-            yield seen
-        finally:
-            event.remove(Engine, "before_cursor_execute", record)
-        return
-    original = psycopg.Cursor.execute
-
-    def execute(cursor, query, *args, **kwargs):
-        seen.append((words(query), bool(cursor.connection.autocommit)))
-        return original(cursor, query, *args, **kwargs)
-
-    psycopg.Cursor.execute = execute
+    event.listen(Engine, "before_cursor_execute", record)  # the intake's own engine too
     try:
-        yield seen
+        yield statements
     finally:
-        psycopg.Cursor.execute = original
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -103,11 +78,9 @@ def test_sms_report_is_one_statement_and_one_redis_transaction(client, redis_con
     No look-up of the delivery (its unique key catches replays), no look-up of the code
     (its unique index catches clashes), and no look-up of the routing job (its id is new).
     """
-    warm_intake_pool()
-    with redis_commands(redis_conn) as commands, driver_statements() as seen:
+    with redis_commands(redis_conn) as commands, sql_statements() as statements:
         response = twilio_post(client, "/twilio/sms", SMS)
     assert response.status_code == 200
-    statements = [statement for statement, _autocommit in seen]
     if db.engine.dialect.name == "postgresql":
         assert len(statements) == 1
         assert statements[0].startswith("WITH NEW_TICKET AS (INSERT INTO TICKETS ")
@@ -127,11 +100,20 @@ def test_sms_report_is_one_statement_and_one_redis_transaction(client, redis_con
     assert ticket.code in twiml(response).find("Message").text
 
 
-def warm_intake_pool() -> None:
-    """Open the intake pool's first connection now: a new engine's first connection runs
-    the dialect's start-up queries (server version, schema...), once per process."""
-    if db.engine.dialect.name == "postgresql":
-        intake_engine().connect().close()
+@contextmanager
+def autocommit_flags() -> Iterator[list[tuple[str, bool]]]:
+    """Collect (first words of each statement, whether its connection was in autocommit)."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        words = " ".join(statement.split()[:4]).upper()
+        seen.append((words, bool(conn.connection.dbapi_connection.autocommit)))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def needs_postgresql() -> None:
@@ -143,17 +125,14 @@ def test_lone_report_is_one_autocommitted_statement(client, redis_conn):
     """Test that on PostgreSQL a report with no files and no receipt is written by one
     statement outside any transaction: no BEGIN, no COMMIT; its routing job follows."""
     needs_postgresql()
-    warm_intake_pool()
-    with driver_statements() as seen:
+    with autocommit_flags() as seen:
         new = create_ticket(
             channel="sms",
             description="Cống thoát nước bị tắc ở hẻm 12",
             phone="+84912345678",
             inbound=InboundRecord("sms", "SM-alone"),
         )
-    assert [(" ".join(words.split()[:4]), autocommit) for words, autocommit in seen] == [
-        ("WITH NEW_TICKET AS (INSERT", True)
-    ]
+    assert seen == [("WITH NEW_TICKET AS (INSERT", True)]
     assert new.created and routing_job_ids(redis_conn) == [f"route-{new.id}"]
     ticket = db.session.get(Ticket, new.id)
     assert (ticket.code, ticket.status, ticket.version) == (new.code, "received", 1)
@@ -164,7 +143,7 @@ def test_a_pooled_connection_that_died_is_replaced_once(client, redis_conn):
     connection the database dropped: the statement runs again on a new connection."""
     needs_postgresql()
     create_ticket(channel="sms", description="Đèn đường hỏng", inbound=InboundRecord("sms", "SM1"))
-    engine = intake_engine()
+    engine = current_app.extensions["hotline_intake_engine"]
     with engine.connect() as connection:  # the one pooled connection
         backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
@@ -179,7 +158,7 @@ def test_report_with_a_receipt_or_files_is_one_transaction(client, redis_conn):
     """Test that a ticket whose receipt SMS or files are written with it takes a transaction:
     its rows, the outbox row and the attachments commit together."""
     needs_postgresql()
-    with driver_statements() as seen:
+    with autocommit_flags() as seen:
         by_voice, _created = open_ticket(
             channel="voice",
             description="Đèn tín hiệu giao thông ngã tư không hoạt động",
@@ -192,8 +171,7 @@ def test_report_with_a_receipt_or_files_is_one_transaction(client, redis_conn):
                 NewAttachment("photo", storage_key="ab/cd.jpg", content_type="image/jpeg")
             ],
         )
-    writes = [autocommit for words, autocommit in seen if words.startswith(("WITH", "INSERT"))]
-    assert len(writes) >= 4 and not any(writes)  # the pool's ping (";") runs in autocommit
+    assert all(not autocommit for _words, autocommit in seen)
     assert len(by_voice.attachments) == 0 and len(with_photo.attachments) == 1
     receipt_jobs = Queue("default", connection=redis_conn).job_ids
     assert len(receipt_jobs) == 1  # the voice caller's code by SMS
