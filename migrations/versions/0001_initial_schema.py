@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 22:48:30.050264
+Create Date: 2026-11-26 18:23:01.902997
 
 """
 from alembic import op
@@ -185,7 +185,7 @@ def upgrade():
     sa.Column('rating_comment', sa.Text(), nullable=False),
     sa.Column('rated_at', hotline.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rating_token_hash', sa.String(length=64), nullable=True),
-    sa.Column('search_text', sa.Text(), nullable=True),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('due_at', hotline.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolve_working_minutes', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -215,8 +215,8 @@ def upgrade():
         batch_op.create_index('ix_tickets_queue_due', ['due_at', 'id'], unique=False, postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))
         batch_op.create_index('ix_tickets_queue_undated', ['id'], unique=False, postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False, postgresql_include=['agency_id', 'resolve_state', 'resolve_working_minutes'])
-        batch_op.create_index('ix_tickets_search_open_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed' AND search_text IS NOT NULL"), sqlite_where=sa.text("status <> 'closed'"))
-        batch_op.create_index('ix_tickets_search_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text('search_text IS NOT NULL'))
+        batch_op.create_index('ix_tickets_search_open_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.create_index('ix_tickets_search_trgm', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
         batch_op.create_index('ix_tickets_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('attachments',
@@ -337,8 +337,8 @@ def downgrade():
     op.drop_table('attachments')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_status_created')
-        batch_op.drop_index('ix_tickets_search_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text('search_text IS NOT NULL'))
-        batch_op.drop_index('ix_tickets_search_open_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed' AND search_text IS NOT NULL"), sqlite_where=sa.text("status <> 'closed'"))
+        batch_op.drop_index('ix_tickets_search_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
+        batch_op.drop_index('ix_tickets_search_open_trgm', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_where=sa.text("status <> 'closed'"), sqlite_where=sa.text("status <> 'closed'"))
         batch_op.drop_index('ix_tickets_resolved_at', postgresql_include=['agency_id', 'resolve_state', 'resolve_working_minutes'])
         batch_op.drop_index('ix_tickets_queue_undated', postgresql_where=sa.text("due_at IS NULL AND status <> 'closed'"), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text("due_at IS NULL AND status <> 'closed'"))
         batch_op.drop_index('ix_tickets_queue_due', postgresql_where=sa.text('due_at IS NOT NULL'), postgresql_include=['agency_id', 'status', 'category_id', 'commune_id', 'channel', 'created_at', 'acknowledged_at', 'acknowledge_state', 'resolve_state'], sqlite_where=sa.text('due_at IS NOT NULL'))

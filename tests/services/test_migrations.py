@@ -52,3 +52,54 @@ def test_upgrade_from_empty_matches_the_models(kind, tmp_path):
             db.engine.dispose()
     finally:
         drop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_search_text_migration_round_trip_keeps_every_ticket_searchable(kind, tmp_path):
+    """Test 0002 on a database holding tickets: upgraded, a new ticket is stored without
+    search text (the trigram indexes leave it out on PostgreSQL); downgraded, it gets the
+    text its first update would have written, and the column is required again."""
+    from flask_migrate import downgrade
+
+    from hotline.tickets.services import create_ticket
+
+    url, drop = _fresh_database_url(kind, tmp_path)
+    try:
+        app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            new = create_ticket(
+                channel="web", description="Cột điện đổ ở phường Tân Lập", route=False
+            )
+            assert (
+                db.session.execute(
+                    text("SELECT search_text FROM tickets WHERE id = :id"), {"id": new.id}
+                ).scalar_one()
+                is None
+            )
+            if kind == "postgresql":
+                definitions = dict(
+                    db.session.execute(
+                        text(
+                            "SELECT indexname, indexdef FROM pg_indexes "
+                            "WHERE indexname LIKE 'ix_tickets_search%'"
+                        )
+                    ).all()
+                )
+                assert all("search_text IS NOT NULL" in d for d in definitions.values())
+                assert len(definitions) == 2
+            db.session.commit()
+            db.session.remove()
+            downgrade(revision="0001")
+            with db.engine.connect() as conn:
+                written = conn.execute(
+                    text("SELECT search_text FROM tickets WHERE id = :id"), {"id": new.id}
+                ).scalar_one()
+                columns = {c["name"]: c for c in inspect(conn).get_columns("tickets")}
+            assert f" {new.code} " in written and "cot dien do o phuong tan lap" in written
+            assert columns["search_text"]["nullable"] is False
+            upgrade()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()
