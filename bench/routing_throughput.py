@@ -22,6 +22,7 @@ BENCH_TICKETS (default 2000), BENCH_COUNTED (default 200).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -100,6 +101,7 @@ def enqueue(path: str, queue_name: str, args: list[tuple]) -> None:
 def drain(app, queue_name: str) -> tuple[float, float]:
     """Run one worker in burst mode on QUEUE_NAME; return (wall seconds, CPU seconds)."""
     worker = make_worker(app, [queue_name], name=f"{queue_name}-worker")
+    gc.freeze()  # as `python -m workers` does once its worker is built
     started, cpu = time.perf_counter(), time.process_time()
     worker.work(burst=True, logging_level="INFO")
     return time.perf_counter() - started, time.process_time() - cpu
