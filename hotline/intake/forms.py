@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import filetype
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from PIL import Image
+from PIL import Image, ImageOps
 from wtforms import (
     BooleanField,
     EmailField,
@@ -32,6 +32,7 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PHOTO_PIXELS = 60_000_000
 PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 _PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+ORIENTATION = 0x0112  # the EXIF tag of how the camera was held
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,12 @@ class CheckedPhoto:
 
 
 def check_photo(data: bytes) -> CheckedPhoto:
-    """Return DATA as a verified photo, or raise ValueError with the reason for the citizen.
+    """Return DATA as a verified photo without its metadata, or raise ValueError with the
+    reason for the citizen.
 
     The type comes from the bytes (magic numbers, then Pillow), never from the file name.
+    The photo kept is re-encoded from its pixels (`strip_metadata`): a phone's photo carries
+    where it was taken and by which device, and staff and agencies see these files.
     """
     if len(data) > MAX_PHOTO_BYTES:
         raise ValueError(str(_l("Mỗi ảnh tối đa 5 MB.")))
@@ -65,13 +69,42 @@ def check_photo(data: bytes) -> CheckedPhoto:
                 if image.format != _PIL_FORMATS[kind.mime]:
                     raise ValueError(str(_l("Chỉ nhận ảnh JPEG, PNG hoặc WebP.")))
                 image.verify()
+            # `verify` leaves the image unusable: the pixels are read from a second open.
+            with Image.open(io.BytesIO(data)) as image:
+                clean, width, height = strip_metadata(image)
     except ValueError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValueError(str(_l("Ảnh có kích thước quá lớn."))) from None
     except Exception:  # Pillow raises many types for a broken file
         raise ValueError(str(_l("Tệp ảnh bị hỏng hoặc không phải là ảnh."))) from None
-    return CheckedPhoto(data, kind.mime, PHOTO_TYPES[kind.mime], width, height)
+    return CheckedPhoto(clean, kind.mime, PHOTO_TYPES[kind.mime], width, height)
+
+
+def strip_metadata(image: Image.Image) -> tuple[bytes, int, int]:
+    """Return IMAGE re-encoded in its own format with no metadata, and its width and height.
+
+    EXIF (GPS position, time, camera and phone model, the owner's name), XMP, IPTC and PNG
+    text chunks are dropped; the colour profile is kept. The EXIF orientation is applied to
+    the pixels first, so a phone's upright photo stays upright without its tag. A JPEG that
+    needs no turning is re-encoded with its own quantisation tables and loses next to nothing. An
+    animated WebP or PNG keeps its first frame: a report's photo is a still.
+    """
+    turned = image.getexif().get(ORIENTATION, 1) != 1
+    # `exif_transpose` copies an image even when it has nothing to turn.
+    upright = ImageOps.exif_transpose(image) if turned else image
+    upright.load()
+    options: dict = {}
+    if image.info.get("icc_profile"):
+        options["icc_profile"] = image.info["icc_profile"]
+    if image.format == "JPEG" and not turned:
+        options.update(quality="keep", subsampling="keep")
+    elif image.format in ("JPEG", "WEBP"):
+        options["quality"] = 90
+    out = io.BytesIO()
+    # No exif=, xmp= or pnginfo= is passed: Pillow writes none of them by itself.
+    upright.save(out, image.format, **options)
+    return out.getvalue(), upright.width, upright.height
 
 
 def _phone_check(form: FlaskForm, field: StringField) -> None:

@@ -4,11 +4,12 @@
 10,000 x 10,000 PNG, over 5 MB, a fourth photo, the 413 of the whole request). Here: active
 content disguised as a photo (PHP, HTML, SVG with script, a PDF), bombs that only declare
 their size, path tricks and odd file names, and, for every refusal, that no ticket, no
-attachment row and no file is left behind.
+attachment row and no file is left behind. Last, what is kept: a photo without its metadata.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -153,3 +154,92 @@ def test_declared_dimensions_are_refused_before_decoding(app):
     with app.test_request_context("/"), pytest.raises(ValueError, match=TOO_BIG):
         check_photo(png_declaring(100_000, 100_000))
     assert time.perf_counter() - started < 0.5
+
+
+# What a phone writes into a photo: where, when, with what, by whom, and how it was held.
+GPS_IFD = 0x8825
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="12,40.1N"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+OWNER = "Nguyen Van An"
+
+
+def phone_photo(fmt: str, orientation: int = 6) -> bytes:
+    """A 64 x 32 photo in FMT, left half red, with GPS, device, owner and an orientation
+    tag (6: the camera was turned, the pixels must be turned 90 degrees clockwise)."""
+    from PIL import Image, PngImagePlugin
+
+    image = Image.new("RGB", (64, 32), (20, 20, 220))
+    image.paste((220, 20, 20), (0, 0, 32, 32))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0110] = "PhoneModel X"
+    exif[0x013B] = OWNER
+    exif[GPS_IFD] = {1: "N", 2: (12.0, 40.0, 5.5), 3: "E", 4: (108.0, 2.0, 1.0)}
+    options: dict = {"exif": exif.tobytes()}
+    if fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Author", OWNER)
+        text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+        options["pnginfo"] = text
+    else:
+        options["xmp"] = XMP
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("JPEG", "a.jpg"), ("PNG", "b.png"), ("WEBP", "c.webp")])
+def test_stored_photos_carry_no_metadata_and_stand_upright(client, app, fmt, name):
+    """Test that a photo is kept without its EXIF (GPS, device, owner), XMP and text chunks,
+    turned as its orientation tag said, and described by the row as it is stored."""
+    from PIL import Image
+
+    original = phone_photo(fmt)
+    with Image.open(io.BytesIO(original)) as image:  # the sample really carries it all
+        assert image.getexif()[0x013B] == OWNER and image.getexif().get_ifd(GPS_IFD)
+    assert post_form(client, GOOD, [(original, name)]).status_code == 302
+    row = db.session.execute(select(Attachment)).scalar_one()
+    stored = (Path(app.config["UPLOAD_DIR"]) / row.storage_key).read_bytes()
+    for trace in (OWNER.encode(), b"PhoneModel", b"GPS", b"xmpmeta", b"Exif"):
+        assert trace not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == fmt
+        assert len(image.getexif()) == 0
+        assert not {"exif", "xmp", "Author", "XML:com.adobe.xmp"} & set(image.info)
+        # Turned clockwise: 32 wide, 64 high, the red half now on top.
+        assert image.size == (32, 64)
+        red, _green, blue = image.convert("RGB").getpixel((16, 8))
+        assert red > 150 and blue < 100
+    assert row.size == len(stored)
+    assert row.data == {"width": 32, "height": 64}
+
+
+def test_an_upright_jpeg_keeps_its_quality_and_colour_profile(app):
+    """Test that a JPEG needing no turn is re-encoded with its own quantisation tables (no
+    second round of quality loss) and keeps its ICC profile, its metadata gone."""
+    from PIL import Image, ImageCms
+
+    from hotline.intake.forms import check_photo
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x013B] = OWNER
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 30)).save(
+        buffer, "JPEG", quality=60, exif=exif.tobytes(), icc_profile=profile
+    )
+    with app.test_request_context("/"):
+        photo = check_photo(buffer.getvalue())
+    with (
+        Image.open(io.BytesIO(buffer.getvalue())) as before,
+        Image.open(io.BytesIO(photo.data)) as after,
+    ):
+        assert after.quantization == before.quantization
+        assert after.info.get("icc_profile") == profile
+        assert len(after.getexif()) == 0 and OWNER.encode() not in photo.data
+    assert (photo.width, photo.height) == (40, 30)
