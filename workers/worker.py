@@ -41,6 +41,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 from hotline.extensions import db
+from hotline.log_privacy import scrub
 from hotline.observability import JOBS, request_id_var
 from workers.abandoned import fail_jobs_of_dead_workers
 
@@ -276,6 +277,25 @@ class AppWorker(SimpleWorker):
             job.description if self.log_job_description else job.id,
             job.ended_at - job.started_at,
             self.name,
+        )
+
+    def handle_job_failure(
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: StartedJobRegistry | None = None,
+        exc_string: str = "",
+        execution: Execution | None = None,
+    ) -> None:
+        """RQ's failure handling, with the traceback it stores scrubbed of personal data.
+
+        RQ keeps a failed job's traceback in Redis for the job's failure TTL (a week here),
+        where the dashboard and `rq info` read it. An exception's message can quote the
+        citizen's data (PostgreSQL's "Failing row contains (...)", a provider refusing a
+        number): the same scrub as the log lines' is applied before it is kept.
+        """
+        super().handle_job_failure(
+            job, queue, started_job_registry, exc_string=scrub(exc_string), execution=execution
         )
 
     def cleanup_execution(
