@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import filetype
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 from wtforms import (
     BooleanField,
     EmailField,
@@ -86,9 +86,8 @@ def strip_metadata(image: Image.Image) -> tuple[bytes, int, int]:
 
     EXIF (GPS position, time, camera and phone model, the owner's name), XMP, IPTC and PNG
     text chunks are dropped; the colour profile is kept. The EXIF orientation is applied to
-    the pixels first, so a phone's upright photo stays upright without its tag. A JPEG that
-    needs no turning is re-encoded with its own quantisation tables and loses next to nothing. An
-    animated WebP or PNG keeps its first frame: a report's photo is a still.
+    the pixels first, so a phone's upright photo stays upright without its tag. An animated
+    WebP or PNG keeps its first frame: a report's photo is a still.
     """
     turned = image.getexif().get(ORIENTATION, 1) != 1
     # `exif_transpose` copies an image even when it has nothing to turn.
@@ -97,9 +96,14 @@ def strip_metadata(image: Image.Image) -> tuple[bytes, int, int]:
     options: dict = {}
     if image.info.get("icc_profile"):
         options["icc_profile"] = image.info["icc_profile"]
-    if image.format == "JPEG" and not turned:
-        options.update(quality="keep", subsampling="keep")
-    elif image.format in ("JPEG", "WEBP"):
+    if image.format == "JPEG":
+        # The photo's own quantisation tables and chroma subsampling, turned or not: the
+        # copy keeps the original's quality and about its size.
+        options["qtables"] = image.quantization
+        sampling = JpegImagePlugin.get_sampling(image)
+        if sampling != -1:
+            options["subsampling"] = sampling
+    elif image.format == "WEBP":
         options["quality"] = 90
     out = io.BytesIO()
     # No exif=, xmp= or pnginfo= is passed: Pillow writes none of them by itself.

@@ -219,19 +219,22 @@ def test_stored_photos_carry_no_metadata_and_stand_upright(client, app, fmt, nam
     assert row.data == {"width": 32, "height": 64}
 
 
-def test_an_upright_jpeg_keeps_its_quality_and_colour_profile(app):
-    """Test that a JPEG needing no turn is re-encoded with its own quantisation tables (no
-    second round of quality loss) and keeps its ICC profile, its metadata gone."""
-    from PIL import Image, ImageCms
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_jpeg_keeps_its_quality_and_colour_profile(app, orientation):
+    """Test that a JPEG, turned or not, is re-encoded with its own quantisation tables and
+    subsampling (no second, harsher round of compression) and keeps its ICC profile, its
+    metadata gone."""
+    from PIL import Image, ImageCms, JpegImagePlugin
 
     from hotline.intake.forms import check_photo
 
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
+    exif[0x0112] = orientation
     exif[0x013B] = OWNER
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 120, 30)).save(
-        buffer, "JPEG", quality=60, exif=exif.tobytes(), icc_profile=profile
+        buffer, "JPEG", quality=60, subsampling=1, exif=exif.tobytes(), icc_profile=profile
     )
     with app.test_request_context("/"):
         photo = check_photo(buffer.getvalue())
@@ -240,6 +243,7 @@ def test_an_upright_jpeg_keeps_its_quality_and_colour_profile(app):
         Image.open(io.BytesIO(photo.data)) as after,
     ):
         assert after.quantization == before.quantization
+        assert JpegImagePlugin.get_sampling(after) == JpegImagePlugin.get_sampling(before) == 1
         assert after.info.get("icc_profile") == profile
         assert len(after.getexif()) == 0 and OWNER.encode() not in photo.data
-    assert (photo.width, photo.height) == (40, 30)
+    assert (photo.width, photo.height) == ((40, 30) if orientation == 1 else (30, 40))
