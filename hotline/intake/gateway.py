@@ -28,7 +28,8 @@ def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _signature_ok(body: bytes) -> bool:
+def signature_ok(body: bytes) -> bool:
+    """Whether BODY comes with a valid X-Hotline-Signature (HMAC-SHA256, SMS_GATEWAY_SECRET)."""
     secret = current_app.config.get("SMS_GATEWAY_SECRET") or ""
     given = request.headers.get(SIGNATURE_HEADER, "").strip()
     if given.lower().startswith("sha256="):
@@ -76,7 +77,7 @@ def _check_fields(payload: object) -> dict[str, list[str]]:
 def gateway_sms():
     """Take a message forwarded by a carrier's gateway and answer with the reply to send."""
     body = request.get_data(cache=True)
-    if not _signature_ok(body):
+    if not signature_ok(body):
         log.warning("refused an SMS gateway request with a bad or missing signature")
         return _errors({"signature": ["invalid or missing X-Hotline-Signature"]}, 403)
     try:

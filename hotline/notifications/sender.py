@@ -243,20 +243,32 @@ def flush_outbox(now: datetime | None = None, limit: int = 1000) -> int:
     return pushed
 
 
-def record_delivery_status(provider_id: str, status: str, error_code: str | None = None) -> bool:
+def record_delivery_status(
+    provider_id: str, status: str, error_code: str | None = None, reference: str | None = None
+) -> bool:
     """Record a provider's delivery receipt for the message it knows as PROVIDER_ID.
 
     Args:
-        provider_id: the provider's message id (Twilio's MessageSid).
+        provider_id: the provider's message id (Twilio's MessageSid, the gateway's id).
         status: the provider's status (queued, sent, delivered, undelivered, failed...).
         error_code: the provider's error code, if any.
+        reference: our own id of the message (its idempotency key, sent to the carrier
+            gateway as `message_id`), looked up when no message has PROVIDER_ID.
 
     Returns:
         False when no message has that id.
     """
-    message = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.provider_id == provider_id)
-    ).scalar_one_or_none()
+    message = None
+    if provider_id:
+        message = db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.provider_id == provider_id)
+        ).scalar_one_or_none()
+    if message is None and reference:
+        message = db.session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == reference, OutboxMessage.channel == "sms"
+            )
+        ).scalar_one_or_none()
     if message is None:
         return False
     final = {"delivered": "delivered", "undelivered": "undelivered", "failed": "failed"}

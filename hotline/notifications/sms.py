@@ -153,7 +153,8 @@ class GatewaySmsSender:
     The body is `{"message_id", "to", "text"}`; the header `X-Hotline-Signature` carries the
     hex HMAC-SHA256 of the raw body with SMS_GATEWAY_SECRET, as on inbound messages. The
     gateway answers 2xx with an optional JSON `{"id": ...}`; 4xx (except 408/429) means the
-    message is refused for good, anything else is retried.
+    message is refused for good, anything else is retried. Its delivery reports come back
+    to POST /sms/gateway/status (`hotline.notifications.views`).
     """
 
     def __init__(self, url: str, secret: str, timeout: float = 10) -> None:

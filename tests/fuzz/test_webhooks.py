@@ -1,10 +1,10 @@
 """Hypothesis through the webhooks: arbitrary, correctly signed input never makes a 5xx.
 
 Every Twilio voice route (found in the URL map, so new ones are covered), Twilio's SMS
-route and the carriers' gateway get generated parameters and bodies, signed as the real
-providers sign them (Twilio: RequestValidator over PUBLIC_BASE_URL + path + query and the
-form; gateway: HMAC-SHA256 with SMS_GATEWAY_SECRET), so the parsers behind the signature
-check are what is exercised.
+route and the carriers' gateway (messages and delivery reports) get generated parameters
+and bodies, signed as the real providers sign them (Twilio: RequestValidator over
+PUBLIC_BASE_URL + path + query and the form; gateway: HMAC-SHA256 with SMS_GATEWAY_SECRET),
+so the parsers behind the signature check are what is exercised.
 """
 
 from __future__ import annotations
@@ -214,5 +214,43 @@ def test_gateway_survives_any_signed_body(client):
             db.session.remove()
         assert response.status_code < 500, response.get_data(as_text=True)[:500]
         assert response.is_json
+
+    check()
+
+
+receipt_fields = {
+    "id": st.one_of(value_for("MessageSid"), any_text),
+    "message_id": any_text,
+    "status": st.one_of(
+        st.sampled_from(["delivered", "DELIVRD", "undeliv", "expired", "failed", "enroute"]),
+        any_text,
+    ),
+    "error_code": any_text,
+}
+receipt_payloads = st.one_of(
+    st.fixed_dictionaries({}, optional=receipt_fields),
+    st.fixed_dictionaries({}, optional={k: json_values for k in receipt_fields}),
+    json_values,
+)
+
+
+def test_gateway_receipts_survive_any_signed_body(client):
+    """Test that the gateway's delivery-report route answers any correctly signed body
+    without a 5xx: 204, or JSON errors."""
+
+    @WEBHOOK_SETTINGS
+    @given(
+        body=st.one_of(
+            receipt_payloads.map(lambda p: json.dumps(p, ensure_ascii=False).encode()),
+            st.binary(max_size=200),
+        )
+    )
+    def check(body):
+        try:
+            response = gateway_post(client, body, path="/sms/gateway/status")
+        finally:
+            db.session.remove()
+        assert response.status_code < 500, response.get_data(as_text=True)[:500]
+        assert response.status_code == 204 or response.is_json
 
     check()

@@ -32,13 +32,20 @@ def twilio_post(client, path: str, params: dict, *, query: str = "", sign_url: s
     return client.post(target, data=params, headers={"X-Twilio-Signature": signature})
 
 
-def gateway_post(client, payload: dict | bytes, *, secret: str = GATEWAY_SECRET, signature=None):
-    """POST PAYLOAD to the carriers' gateway route, signed with SECRET."""
+def gateway_post(
+    client,
+    payload: dict | bytes,
+    *,
+    secret: str = GATEWAY_SECRET,
+    signature=None,
+    path: str = "/sms/gateway",
+):
+    """POST PAYLOAD to the carriers' gateway route (or PATH), signed with SECRET."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     if signature is not False:
         headers["X-Hotline-Signature"] = signature or sign(body, secret)
-    return client.post("/sms/gateway", data=body, headers=headers)
+    return client.post(path, data=body, headers=headers)
 
 
 def twiml(response) -> ET.Element:

@@ -284,6 +284,66 @@ def test_gateway_send_is_signed_and_refusals_are_final(app, gateway):
     assert send_outbox_message(other) == "failed"
 
 
+def _gateway_receipt(client, app, payload, *, signed: bool = True, raw: bytes | None = None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    secret = app.config["SMS_GATEWAY_SECRET"].encode()
+    signature = hmac.new(secret, body, hashlib.sha256).hexdigest() if signed else "0" * 64
+    return client.post(
+        "/sms/gateway/status",
+        data=body,
+        headers={"Content-Type": "application/json", "X-Hotline-Signature": signature},
+    )
+
+
+def test_gateway_delivery_reports_are_recorded(app, client, gateway):
+    """Test that the gateway's signed delivery reports mark the SMS, found by the gateway's
+    id or by ours, in its words or SMPP's; that a late non-final report changes nothing;
+    and that an unsigned one is refused with 403 and changes nothing."""
+    gateway.answers = [(200, b'{"id": "gw-1"}'), (200, b"{}")]
+    first, second = _sms(), _sms("answer", rating_url="https://hotline.test/r/t")
+    assert send_outbox_message(first) == "sent" and send_outbox_message(second) == "sent"
+    assert _row(first).provider_id == "gw-1"
+    ours = json.loads(gateway.received[-1][0])["message_id"]
+
+    report = {"id": "gw-1", "status": "DELIVRD"}
+    refused = _gateway_receipt(client, app, report, signed=False)
+    assert refused.status_code == 403 and "signature" in refused.get_json()["errors"]
+    assert _row(first).status == "sent"
+    assert _gateway_receipt(client, app, report).status_code == 204
+    assert _row(first).status == "delivered"
+    late = {"id": "gw-1", "status": "ENROUTE"}
+    assert _gateway_receipt(client, app, late).status_code == 204
+    assert _row(first).status == "delivered"
+
+    # The gateway answered no id: its report names the message by our message_id.
+    expired = {"message_id": ours, "status": "expired", "error_code": "EXP-24H"}
+    assert _gateway_receipt(client, app, expired).status_code == 204
+    assert _row(second).status == "undelivered"
+    assert "EXP-24H" in _row(second).last_error
+    unknown = {"id": "gw-unknown", "status": "delivered"}
+    assert _gateway_receipt(client, app, unknown).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"status": "delivered"}, "id", "id or message_id is required"),
+        ({"id": "gw-1"}, "status", "is required"),
+        ({"id": "gw-1", "status": "read"}, "status", "must be one of"),
+        ({"id": 7, "status": "delivered"}, "id", "must be a string"),
+        ({"id": "g" * 121, "status": "delivered"}, "id", "longer than 120"),
+        (["gw-1", "delivered"], "_schema", "JSON object"),
+        (b"\xff not json", "_schema", "UTF-8 JSON"),
+    ],
+)
+def test_gateway_delivery_report_errors_say_what_is_wrong(app, client, payload, field, message):
+    """Test that a malformed report is refused with 400 and a message naming the field."""
+    raw = payload if isinstance(payload, bytes) else None
+    response = _gateway_receipt(client, app, payload, raw=raw)
+    assert response.status_code == 400
+    assert any(message in text for text in response.get_json()["errors"][field])
+
+
 def test_rating_link_is_scrubbed_once_sent(fake_twilio):
     """Test that the one-time rating link leaves the payload once the SMS is sent."""
     message_id = _sms("answer", rating_url="https://hotline.test/r/secret-token")
