@@ -128,19 +128,18 @@ def create_demo_data(count: int = 300, seed: int = 1022) -> int:
         commune = rng.choice(favourite) if rng.random() < 0.3 else rng.choice(communes)
         created = now - timedelta(days=rng.uniform(0, 30))
         channel = rng.choice(_CHANNELS)
-        ticket, _ = services.open_ticket(
+        report = services.Report(
             channel=channel,
             description=template.format(place=commune.full_name),
-            actor=operator if channel == "operator" else None,
             category_code=code if channel in ("web", "api", "operator") else None,
             commune_id=commune.id if rng.random() < 0.7 else None,
             priority=rng.choice(("normal",) * 6 + ("urgent", "complex")),
             citizen_name=rng.choice(_NAMES),
             phone=f"+8491{rng.randrange(10**7):07d}" if rng.random() < 0.8 else None,
             contact_consent=True,
-            now=created,
-            route=False,
         )
+        actor = operator if channel == "operator" else None
+        ticket = services.create_ticket(report, actor=actor, now=created, route=False)
         step = created + timedelta(minutes=rng.randint(1, 5))
         category = categories.get(code) if code else None
         agency = _agency_for(category, commune) if category else None

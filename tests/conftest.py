@@ -60,7 +60,6 @@ def app():
     """The app on the test database, with tables created and the province loaded once."""
     from hotline.province import province_folder
     from hotline.province.loader import load_province
-    from hotline.tickets.rows import dispose_intake_engine
 
     app = create_app(
         {
@@ -78,7 +77,6 @@ def app():
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    dispose_intake_engine(app)
 
 
 def _clear_tables(keep_reference: bool) -> None:

@@ -35,7 +35,8 @@ from hotline.intake.common import (
 from hotline.models import ApiKey, Category, InboundMessage
 from hotline.phones import normalize_phone
 from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import InboundRecord, find_inbound, open_ticket
+from hotline.tickets.services import InboundRecord, Report, find_inbound
+from hotline.tickets.services import create_ticket as store_report
 from hotline.timeutil import utcnow
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -123,7 +124,7 @@ def create_ticket():
 
     _touch(key)
     try:
-        ticket, created = open_ticket(
+        report = Report(
             channel=CHANNEL,
             description=data["description"],
             category_code=data["category"],
@@ -136,15 +137,17 @@ def create_ticket():
             email=data["email"],
             contact_consent=data["contact_consent"],
             locale=data["locale"],
-            inbound=InboundRecord(
-                CHANNEL, provider_id, data={"api_key_id": key.id, "body_hash": body_hash}
-            ),
         )
+        inbound = InboundRecord(
+            CHANNEL, provider_id, data={"api_key_id": key.id, "body_hash": body_hash}
+        )
+        new = store_report(report, inbound=inbound)
     except InvalidInput as exc:
         db.session.rollback()
         return error(422, **{exc.field: [exc.message]})
+    ticket = new.ticket
     response = jsonify(_document(ticket))
-    response.status_code = 201 if created else 200
+    response.status_code = 201 if new.created else 200
     response.headers["Location"] = public_url(url_for("api.get_ticket", code=ticket.code))
     return response
 

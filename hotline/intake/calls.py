@@ -29,7 +29,7 @@ under hang-ups, so:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_babel import gettext as _
@@ -45,8 +45,9 @@ from hotline.tickets.services import (
     InboundRecord,
     NewAttachment,
     add_attachments,
+    Report,
+    create_ticket,
     find_inbound,
-    open_ticket,
     record_inbound,
     send_to_triage,
     update_inbound,
@@ -135,26 +136,14 @@ def open_call_ticket(
     """
     inbound = InboundRecord(TICKET_CHANNEL, call_sid, data={**data, "category": category})
     phone = caller_phone(call_sid, sender)
+    report = Report(TICKET_CHANNEL, description, category_code=category, phone=phone)
     try:
-        return open_ticket(
-            channel=TICKET_CHANNEL,
-            description=description,
-            category_code=category,
-            phone=phone,
-            inbound=inbound,
-            attachments=attachments,
-            route=route,
-        )
+        new = create_ticket(report, inbound=inbound, attachments=attachments, route=route)
     except InvalidInput:
         # The field was deactivated since the menu was read: keep the report, route by text.
-        return open_ticket(
-            channel=TICKET_CHANNEL,
-            description=description,
-            phone=phone,
-            inbound=inbound,
-            attachments=attachments,
-            route=route,
-        )
+        report = replace(report, category_code=None)
+        new = create_ticket(report, inbound=inbound, attachments=attachments, route=route)
+    return new.ticket, new.created
 
 
 def _call_recording_min_seconds() -> int:

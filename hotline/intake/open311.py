@@ -39,7 +39,13 @@ from hotline.phones import normalize_phone
 from hotline.province import province_json
 from hotline.tickets.codes import clean_code, is_valid_code
 from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket, find_inbound
+from hotline.tickets.services import (
+    InboundRecord,
+    NewAttachment,
+    Report,
+    create_ticket,
+    find_inbound,
+)
 from hotline.timeutil import utcnow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -332,7 +338,7 @@ def create_request(fmt: str):
     token = _token(key.id)
     account_id = (request.form.get("account_id") or "").strip()[:120]
     try:
-        ticket = create_ticket(
+        report = Report(
             channel=CHANNEL,
             description=description,
             category_code=category.code,
@@ -344,6 +350,9 @@ def create_request(fmt: str):
             phone=phone,
             email=email,
             contact_consent=bool(phone or email),
+        )
+        ticket = create_ticket(
+            report,
             inbound=InboundRecord(
                 CHANNEL,
                 token,

@@ -29,6 +29,7 @@ from hotline.text import unaccent
 from hotline.tickets.services import (
     InboundRecord,
     NewAttachment,
+    Report,
     create_ticket,
     find_inbound,
     record_inbound,
@@ -127,9 +128,7 @@ def handle_sms(delivery: SmsDelivery) -> str:
     description = text[:MAX_TEXT] or _("Tin nhắn đa phương tiện không có nội dung chữ.")
     try:
         ticket = create_ticket(
-            channel="sms",
-            description=description,
-            phone=normalize_phone(delivery.sender),
+            Report("sms", description, phone=normalize_phone(delivery.sender)),
             inbound=InboundRecord(delivery.source, delivery.provider_id, data=delivery.data),
             attachments=[
                 NewAttachment("mms", source_url=url[:1000], content_type=ctype[:100])

@@ -31,7 +31,7 @@ from hotline.phones import last_digits, normalize_phone
 from hotline.storage import get_store
 from hotline.tickets.codes import clean_code
 from hotline.tickets.errors import InvalidInput
-from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket
+from hotline.tickets.services import InboundRecord, NewAttachment, Report, create_ticket
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -88,7 +88,7 @@ def report():
     commune = commune_by_code(form.commune.data)
     attachments = _store_photos(form)
     try:
-        ticket = create_ticket(
+        report = Report(
             channel="web",
             description=form.description.data,
             category_code=form.category.data or None,
@@ -99,12 +99,10 @@ def report():
             email=(form.email.data or "").strip().lower() or None,
             contact_consent=bool(form.consent.data),
             locale=str(session.get("lang") or "vi"),
-            # A double-clicked submit posts the same form id twice: one ticket.
-            inbound=InboundRecord(
-                "web", form.submission_id.data, data={"photos": len(attachments)}
-            ),
-            attachments=attachments,
         )
+        # A double-clicked submit posts the same form id twice: one ticket.
+        inbound = InboundRecord("web", form.submission_id.data, data={"photos": len(attachments)})
+        ticket = create_ticket(report, inbound=inbound, attachments=attachments)
     except InvalidInput as exc:
         _forget_photos(attachments)
         field = getattr(form, exc.field, None)

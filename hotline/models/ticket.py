@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,6 @@ _open_sql = "status IN ('assigned','acknowledged','waiting_citizen','transfer_re
 _not_closed_sql = "status <> 'closed'"
 _running_sql = "due_at IS NOT NULL"
 _undated_sql = "due_at IS NULL AND status <> 'closed'"
-_indexed_sql = "search_text IS NOT NULL"
 # What the staff queues filter on, kept in their indexes (see Ticket.__table_args__).
 QUEUE_FILTER_COLUMNS = [
     "agency_id",
@@ -134,15 +134,12 @@ class Ticket(db.Model):
             postgresql_include=["agency_id", "resolve_state", "resolve_working_minutes"],
         ),
         # Search with or without diacritics: LIKE '%word%' on the folded text, by trigrams
-        # on PostgreSQL (the extension is created with the table, see below). A new ticket
-        # has no search text yet (see `new_ticket_row`) and is not in these indexes: a LIKE
-        # implies IS NOT NULL, so searches use them all the same.
+        # on PostgreSQL (the extension is created with the table, see below).
         Index(
             "ix_tickets_search_trgm",
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
-            postgresql_where=text(_indexed_sql),
         ),
         # The same for open tickets only: searching the queues stays small and fast.
         Index(
@@ -150,7 +147,7 @@ class Ticket(db.Model):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
-            postgresql_where=text(f"{_not_closed_sql} AND {_indexed_sql}"),
+            postgresql_where=text(_not_closed_sql),
             sqlite_where=text(_not_closed_sql),
         ),
         # The duplicates merged into a ticket, listed on its page.
@@ -214,9 +211,8 @@ class Ticket(db.Model):
     rating_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     # Derived on every write (see `_derive_fields`): the folded text searched with or without
-    # diacritics (None until the ticket's first update, see `new_ticket_row`), and the
-    # nearest running deadline that orders the staff queues.
-    search_text: Mapped[str | None] = mapped_column(Text)
+    # diacritics, and the nearest running deadline that orders the staff queues.
+    search_text: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Working minutes from the agency's assignment to its answer (dashboard medians).
     resolve_working_minutes: Mapped[int | None] = mapped_column(Integer)
@@ -274,6 +270,39 @@ class TicketEvent(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
 
+    @staticmethod
+    def row(
+        ticket_id: int,
+        kind: str,
+        actor: User | None = None,
+        *,
+        actor_label: str = "system",
+        from_status: str | None = None,
+        to_status: str | None = None,
+        note: str = "",
+        data: dict[str, Any] | None = None,
+        public: bool = False,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Return the columns of one history entry, for a Core INSERT of one or many.
+
+        The one builder of events: the lifecycle's transitions, a new ticket's "created"
+        entry and the SLA escalations all write their rows through it. A user acting is
+        labelled "staff"; otherwise ACTOR_LABEL says who acted ("citizen", "routing"...).
+        """
+        return {
+            "ticket_id": ticket_id,
+            "kind": kind,
+            "actor_id": actor.id if actor else None,
+            "actor_label": "staff" if actor else actor_label,
+            "from_status": from_status,
+            "to_status": to_status,
+            "note": note,
+            "data": data or {},
+            "public": public,
+            "created_at": now or utcnow(),
+        }
+
 
 class Attachment(db.Model):
     """A photo, MMS medium or call recording kept with a ticket."""
@@ -312,6 +341,13 @@ class InboundMessage(db.Model):
 
 
 SEARCHED_FIELDS = ("code", "address", "description", "public_answer")
+DERIVED_FROM = (
+    "status",
+    "acknowledged_at",
+    "acknowledge_due_at",
+    "resolve_due_at",
+    *SEARCHED_FIELDS,
+)
 
 
 def ticket_search_text(*parts: str | None) -> str:
@@ -323,61 +359,32 @@ def ticket_search_text(*parts: str | None) -> str:
     return f" {fold(' '.join(p for p in parts if p))} "
 
 
-def nearest_deadline(ticket: Ticket) -> datetime | None:
-    """Return the earliest running deadline of TICKET, or None when no clock runs."""
-    return _nearest_deadline(
-        ticket.status, ticket.acknowledged_at, ticket.acknowledge_due_at, ticket.resolve_due_at
-    )
+def derived_columns(values: Mapping[str, Any], *, search: bool = True) -> dict[str, Any]:
+    """Return the columns derived from a ticket's others (VALUES: column name -> value).
 
-
-def _nearest_deadline(
-    status: str | None,
-    acknowledged_at: datetime | None,
-    acknowledge_due_at: datetime | None,
-    resolve_due_at: datetime | None,
-) -> datetime | None:
-    if status not in AGENCY_STATUSES:
-        return None
-    if acknowledged_at is None and acknowledge_due_at is not None:
-        return acknowledge_due_at
-    return resolve_due_at
-
-
-def new_ticket_row(code: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Return the columns of a new ticket written by a Core INSERT, derived fields included.
-
-    The ORM derives `search_text` and `due_at` on its writes (`_derive_fields`); a Core
-    INSERT bypasses those hooks, so `due_at` is filled in here. `search_text` is left
-    NULL: the routing job's update writes it (any update of the ticket does, see
-    `_derive_fields`). Its trigrams then go into the search indexes once, in the worker,
-    instead of twice, once in the request that stores the report; the GIN indexes'
-    pending-list merges, tens of milliseconds each, stay out of the webhooks' answers. A
-    ticket is thus found by its words once routed, normally within a second; by its code
-    or phone number at once. The columns left out take their defaults.
-
-    Args:
-        code: the ticket's code.
-        values: the other columns (status, texts, contact...).
+    `due_at`, the earliest running deadline, orders the staff queues; `search_text` (when
+    SEARCH) is the folded text searched with or without diacritics. The ORM's hooks below
+    and `hotline.tickets.creation`'s INSERT of a new ticket both take them from here.
     """
-    row = {**values, "code": code, "search_text": None}
-    row["due_at"] = _nearest_deadline(
-        row.get("status", "received"),
-        row.get("acknowledged_at"),
-        row.get("acknowledge_due_at"),
-        row.get("resolve_due_at"),
-    )
-    return row
+    derived: dict[str, Any] = {"due_at": None}
+    if values.get("status") in AGENCY_STATUSES:
+        acknowledge_due_at = values.get("acknowledge_due_at")
+        if values.get("acknowledged_at") is None and acknowledge_due_at is not None:
+            derived["due_at"] = acknowledge_due_at
+        else:
+            derived["due_at"] = values.get("resolve_due_at")
+    if search:
+        derived["search_text"] = ticket_search_text(*(values.get(f) for f in SEARCHED_FIELDS))
+    return derived
 
 
 def _derive_fields(ticket: Ticket, inserting: bool) -> None:
+    """Fill in the derived columns of a ticket the ORM writes (see `derived_columns`)."""
     state = inspect(ticket)
-    if (
-        inserting
-        or ticket.search_text is None
-        or any(state.attrs[f].history.has_changes() for f in SEARCHED_FIELDS)
-    ):
-        ticket.search_text = ticket_search_text(*(getattr(ticket, f) for f in SEARCHED_FIELDS))
-    ticket.due_at = nearest_deadline(ticket)
+    search = inserting or any(state.attrs[f].history.has_changes() for f in SEARCHED_FIELDS)
+    values = {key: getattr(ticket, key) for key in DERIVED_FROM}
+    for key, value in derived_columns(values, search=search).items():
+        setattr(ticket, key, value)
 
 
 @event.listens_for(Ticket, "before_insert")

@@ -138,22 +138,14 @@ def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
     for step in new:
         timer_label = TIMER_LABELS.get(step.timer, step.timer)
         events.append(
-            {
-                "ticket_id": step.ticket_id,
-                "kind": f"sla_{step.level}",
-                "actor_id": None,
-                "actor_label": "sla",
-                "from_status": None,
-                "to_status": None,
-                "note": EVENT_NOTES[step.level].format(timer=timer_label),
-                "data": {
-                    "timer": step.timer,
-                    "level": step.level,
-                    "due_at": step.due_at.isoformat(),
-                },
-                "public": False,
-                "created_at": now,
-            }
+            TicketEvent.row(
+                step.ticket_id,
+                f"sla_{step.level}",
+                actor_label="sla",
+                note=EVENT_NOTES[step.level].format(timer=timer_label),
+                data={"timer": step.timer, "level": step.level, "due_at": step.due_at.isoformat()},
+                now=now,
+            )
         )
         agency = agencies.get(step.agency_id) if step.agency_id else None
         code = codes.get(step.ticket_id, "")

@@ -41,9 +41,8 @@ def new_ticket():
                 form.phone.errors.append(_("Số điện thoại không hợp lệ."))
         if not form.phone.errors:
             try:
-                ticket, _created = services.open_ticket(
+                report = services.Report(
                     channel="operator",
-                    actor=staff_user(),
                     description=form.description.data,
                     category_code=form.category.data or None,
                     commune_id=int(form.commune.data) if form.commune.data else None,
@@ -54,6 +53,7 @@ def new_ticket():
                     email=(form.email.data or "").strip() or None,
                     contact_consent=bool(form.contact_consent.data),
                 )
+                ticket = services.create_ticket(report, actor=staff_user())
             except InvalidInput as exc:
                 db.session.rollback()
                 field = getattr(form, exc.field, None)

@@ -1,8 +1,9 @@
-"""Creating tickets: every channel's intake writes here, on the busiest path of the system.
+"""Creating tickets: every channel's intake writes a new ticket here, and only here.
 
-A new ticket, its first event and the webhook delivery it came from are written in one
-transaction (on PostgreSQL in one statement); routing is enqueued after the commit. The
-names are re-exported by `hotline.tickets.services`.
+`create_ticket` stores a `Report` as a ticket in state `received`, in one transaction with
+its "created" event, the webhook delivery it came from and its files; routing is enqueued
+after the commit (`hotline.jobs`). The same code runs on PostgreSQL and SQLite. The names
+are re-exported by `hotline.tickets.services`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from hotline.extensions import db
-from hotline.jobs import JOB_PATHS, PendingJob, defer_job, push_job
+from hotline.jobs import JOB_PATHS, PendingJob, defer_job
 from hotline.models import (
     CHANNELS,
     PRIORITIES,
@@ -28,21 +26,46 @@ from hotline.models import (
     Commune,
     InboundMessage,
     Ticket,
+    TicketEvent,
     User,
 )
-from hotline.models.ticket import new_ticket_row
+from hotline.models.ticket import derived_columns
 from hotline.notifications import messages as notify
 from hotline.observability import INTAKE
 from hotline.tickets.codes import new_code
 from hotline.tickets.errors import InvalidInput, NotFound, PermissionDenied, required_text
-from hotline.tickets.rows import write_new_rows, write_new_rows_alone
 from hotline.timeutil import utcnow
 
 ROUTING_JOB_QUEUE = "high"
 # A new ticket takes a random code and relies on the unique index: a clash (rare: 10^7
 # codes a year) rolls the transaction back and the insert is tried again with another code.
-# No look-up before the insert, so the common case costs no extra round trip.
 CODE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the citizen reported, as a channel parsed it: a new ticket's own fields.
+
+    Attributes:
+        channel: voice, sms, web, api, open311 or operator.
+        description: the citizen's words (required).
+        category_code: the field the citizen chose, if any.
+        commune_id: the commune chosen, if any.
+    """
+
+    channel: str
+    description: str
+    category_code: str | None = None
+    commune_id: int | None = None
+    priority: str = "normal"
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    citizen_name: str = ""
+    phone: str | None = None
+    email: str | None = None
+    contact_consent: bool = False
+    locale: str = "vi"
 
 
 @dataclass(frozen=True)
@@ -76,10 +99,16 @@ class NewTicket:
     code: str
     created: bool  # False when the delivery was a replay of one that made the ticket
 
+    @property
+    def ticket(self) -> Ticket:
+        """The stored ticket, read from the session (webhooks that answer with the code
+        alone never need it)."""
+        return db.session.get_one(Ticket, self.id)
 
-def _attachment_row(ticket: Ticket, item: NewAttachment, now: datetime) -> Attachment:
+
+def _attachment_row(ticket_id: int, item: NewAttachment, now: datetime) -> Attachment:
     return Attachment(
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
         kind=item.kind,
         storage_key=item.storage_key,
         source_url=item.source_url,
@@ -129,38 +158,6 @@ def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> Inbo
     return row
 
 
-def _new_rows(
-    code: str,
-    values: dict[str, Any],
-    actor: User | None,
-    inbound: InboundRecord | None,
-    now: datetime,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-    """Return the rows of a new ticket: the ticket, its "created" event, its delivery."""
-    event = {
-        "kind": "created",
-        "actor_id": actor.id if actor else None,
-        "actor_label": "staff" if actor else "citizen",
-        "from_status": None,
-        "to_status": "received",
-        "note": "",
-        "data": {"channel": values["channel"]},
-        "public": True,
-        "created_at": now,
-    }
-    delivery = None
-    if inbound is not None:
-        delivery = {
-            "channel": inbound.channel,
-            "provider_id": inbound.provider_id,
-            "kind": inbound.kind,
-            "reply": inbound.reply,
-            "data": inbound.data,
-            "received_at": now,
-        }
-    return new_ticket_row(code, values), event, delivery
-
-
 def routing_job(ticket_id: int, *, fresh: bool = False) -> PendingJob:
     """Return the job that routes ticket TICKET_ID (one id per ticket: pushed twice, it runs
     once). FRESH: the ticket was just created, so no such job can be waiting yet."""
@@ -173,113 +170,120 @@ def routing_job(ticket_id: int, *, fresh: bool = False) -> PendingJob:
     )
 
 
-def _known_ticket(ticket_id: int, **loaded: Any) -> Ticket:
-    """Return the ORM object of a ticket row just written, without reading it back.
+def _checked_category_id(report: Report) -> int | None:
+    if not report.category_code:
+        return None
+    category_id = db.session.execute(
+        select(Category.id).filter_by(code=report.category_code, active=True)
+    ).scalar_one_or_none()
+    if category_id is None:
+        raise InvalidInput("category", f"unknown category {report.category_code!r}")
+    return category_id
 
-    LOADED are column values known to be stored; the others load on first access.
-    """
-    ticket = Ticket(id=ticket_id, **loaded)
-    make_transient_to_detached(ticket)  # the row exists: known, unchanged, nothing to flush
-    db.session.add(ticket)
-    return ticket
+
+def _check(report: Report, actor: User | None) -> None:
+    if report.channel not in CHANNELS:
+        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
+    if report.channel == "operator" and (
+        actor is None or actor.role not in ("operator", "supervisor")
+    ):
+        raise PermissionDenied("only the 1022 centre creates tickets on a caller's behalf")
+    if report.priority not in PRIORITIES:
+        raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
+    if report.commune_id is not None and db.session.get(Commune, report.commune_id) is None:
+        raise InvalidInput("commune", f"unknown commune {report.commune_id}")
 
 
-def _insert_ticket(
-    code: str,
-    values: dict[str, Any],
+def _ticket_row(
+    report: Report, code: str, category_id: int | None, actor: User | None, now: datetime
+) -> dict[str, Any]:
+    """Return the columns of REPORT's new ticket, derived ones included; the others take
+    the defaults the model gives them."""
+    row = {
+        "code": code,
+        "channel": report.channel,
+        "status": "received",
+        "priority": report.priority,
+        "category_id": category_id,
+        "commune_id": report.commune_id,
+        "address": (report.address or "").strip()[:500],
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "description": required_text(report.description, "description"),
+        "citizen_name": (report.citizen_name or "").strip()[:255],
+        "phone": report.phone or None,
+        "email": report.email or None,
+        "contact_consent": report.contact_consent,
+        "locale": report.locale,
+        "created_at": now,
+        "updated_at": now,
+        "updated_by_id": actor.id if actor else None,
+    }
+    return {**row, **derived_columns(row)}
+
+
+def _write(
+    row: dict[str, Any],
     actor: User | None,
     inbound: InboundRecord | None,
     attachments: Sequence[NewAttachment],
-    now: datetime,
-    route: bool,
-) -> Ticket:
-    """Write a new ticket with its event, delivery, files, receipt and routing job (no commit).
-
-    The rows are written by Core INSERTs rather than by the ORM's unit of work, which cost
-    the webhooks a third of their time. The fields the model derives on a write are filled
-    in by `new_ticket_row`.
-    """
-    row, event, delivery = _new_rows(code, values, actor, inbound, now)
-    ticket_id = write_new_rows(row, event, delivery)
-    ticket = _known_ticket(ticket_id, **row)
-    for item in attachments:
-        db.session.add(_attachment_row(ticket, item, now))
-    notify.receipt(ticket, now)
-    if route:
-        defer_job(db.session, routing_job(ticket_id, fresh=True))
-    return ticket
-
-
-def _writes_alone(
-    channel: str,
-    phone: str | None,
-    inbound: InboundRecord | None,
-    attachments: Sequence[NewAttachment],
-) -> bool:
-    """Whether a new ticket's rows can be written by one statement outside any transaction.
-
-    On PostgreSQL, a delivery with no files and no SMS receipt is three rows written by
-    one statement (`hotline.tickets.rows`), atomic on its own: run in autocommit, it costs
-    no BEGIN and no COMMIT, and on its own pool no ping: one round trip instead of four.
-    Only for a delivery, whose unique key makes a retried statement harmless, and only
-    when the session holds no transaction, so nothing of the caller's waits for a commit
-    that would not come.
-    """
-    return (
-        inbound is not None
-        and not attachments
-        and not notify.receipt_by_sms(channel, phone)
-        # No session yet (a webhook that read nothing) cannot hold a transaction.
-        and (not db.session.registry.has() or not db.session().in_transaction())
-        and db.engine.dialect.name == "postgresql"
-    )
-
-
-def _insert_alone(
-    code: str,
-    values: dict[str, Any],
-    actor: User | None,
-    inbound: InboundRecord | None,
     now: datetime,
     route: bool,
 ) -> int:
-    """Write a new ticket, its event and its delivery in one autocommitted statement, then
-    enqueue its routing (see `_writes_alone`); return the ticket's id."""
-    ticket_id = write_new_rows_alone(*_new_rows(code, values, actor, inbound, now))
+    """Write the ticket ROW with its event, delivery, files, receipt and routing job, in the
+    session's transaction, and commit; return the ticket's id.
+
+    Core INSERTs on the session's connection: the rows are new, nothing in the session
+    refers to them, and the ORM's unit of work would double the CPU a webhook spends.
+    """
+    connection = db.session.connection()
+    ticket_id = connection.execute(insert(Ticket.__table__), row).inserted_primary_key[0]
+    event = TicketEvent.row(
+        ticket_id,
+        "created",
+        actor,
+        actor_label="citizen",
+        to_status="received",
+        data={"channel": row["channel"]},
+        public=True,
+        now=now,
+    )
+    connection.execute(insert(TicketEvent.__table__), event)
+    if inbound is not None:
+        delivery = {
+            "ticket_id": ticket_id,
+            "channel": inbound.channel,
+            "provider_id": inbound.provider_id,
+            "kind": inbound.kind,
+            "reply": inbound.reply,
+            "data": inbound.data,
+            "received_at": now,
+        }
+        connection.execute(insert(InboundMessage.__table__), delivery)
+    for item in attachments:
+        db.session.add(_attachment_row(ticket_id, item, now))
+    if notify.receipt_by_sms(row["channel"], row["phone"]):
+        notify.receipt(db.session.get_one(Ticket, ticket_id), now)
     if route:
-        push_job(routing_job(ticket_id, fresh=True))
+        defer_job(db.session, routing_job(ticket_id, fresh=True))
+    db.session.commit()
     return ticket_id
 
 
 def create_ticket(
+    report: Report,
     *,
-    channel: str,
-    description: str,
     actor: User | None = None,
-    category_code: str | None = None,
-    commune_id: int | None = None,
-    priority: str = "normal",
-    address: str = "",
-    latitude: float | None = None,
-    longitude: float | None = None,
-    citizen_name: str = "",
-    phone: str | None = None,
-    email: str | None = None,
-    contact_consent: bool = False,
-    locale: str = "vi",
     inbound: InboundRecord | None = None,
     attachments: Sequence[NewAttachment] = (),
     now: datetime | None = None,
     route: bool = True,
 ) -> NewTicket:
-    """Store a new ticket in state `received` and enqueue its routing after the commit.
+    """Store REPORT as a ticket in state `received`; enqueue its routing after the commit.
 
     Args:
-        channel: voice, sms, web, api, open311 or operator.
-        description: the citizen's words (required).
+        report: what was reported.
         actor: the operator who typed it in, or None for a citizen channel.
-        category_code: the field the citizen chose, if any.
-        commune_id: the commune chosen, if any.
         inbound: the webhook delivery it comes from, stored in the same transaction;
             a replay of a known delivery returns the ticket it created.
         attachments: photos, MMS media or recordings stored with the ticket in the
@@ -287,89 +291,37 @@ def create_ticket(
         route: enqueue routing (tests of the lifecycle switch it off).
 
     Returns:
-        The new ticket's id and code (those of the stored one when INBOUND was a replay).
+        The stored ticket (the earlier one when INBOUND was a replay).
     """
     # A replay is not looked up first: the unique key of the inbound delivery refuses it at
     # the insert, and only then is the stored ticket read (one round trip less per report).
-    if channel not in CHANNELS:
-        raise InvalidInput("channel", f"must be one of {', '.join(CHANNELS)}")
-    if channel == "operator" and (actor is None or actor.role not in ("operator", "supervisor")):
-        raise PermissionDenied("only the 1022 centre creates tickets on a caller's behalf")
-    if priority not in PRIORITIES:
-        raise InvalidInput("priority", f"must be one of {', '.join(PRIORITIES)}")
-    description = required_text(description, "description")
-    category = None
-    if category_code:
-        category = db.session.execute(
-            select(Category).filter_by(code=category_code, active=True)
-        ).scalar_one_or_none()
-        if category is None:
-            raise InvalidInput("category", f"unknown category {category_code!r}")
-    if commune_id is not None and db.session.get(Commune, commune_id) is None:
-        raise InvalidInput("commune", f"unknown commune {commune_id}")
+    _check(report, actor)
+    category_id = _checked_category_id(report)
     now = now or utcnow()
-    values = {
-        "channel": channel,
-        "status": "received",
-        "priority": priority,
-        "category_id": category.id if category else None,
-        "commune_id": commune_id,
-        "address": (address or "").strip()[:500],
-        "latitude": latitude,
-        "longitude": longitude,
-        "description": description,
-        "citizen_name": (citizen_name or "").strip()[:255],
-        "phone": phone or None,
-        "email": email or None,
-        "contact_consent": contact_consent,
-        "locale": locale,
-        "created_at": now,
-        "updated_at": now,
-        "updated_by_id": actor.id if actor else None,
-    }
-    alone = _writes_alone(channel, values["phone"], inbound, attachments)
     for _attempt in range(CODE_ATTEMPTS):
         code = new_code(now)
         try:
-            if alone:
-                ticket, ticket_id = None, _insert_alone(code, values, actor, inbound, now, route)
-            else:
-                ticket = _insert_ticket(code, values, actor, inbound, attachments, now, route)
-                ticket_id = ticket.id
-                db.session.commit()
+            ticket_id = _write(
+                _ticket_row(report, code, category_id, actor, now),
+                actor,
+                inbound,
+                attachments,
+                now,
+                route,
+            )
         except IntegrityError:
             db.session.rollback()
             if inbound is not None:
                 seen = find_inbound(inbound.channel, inbound.provider_id)
                 if seen is not None and seen.ticket is not None:
                     # A replay, or the same delivery raced us.
-                    return NewTicket(seen.ticket.id, seen.ticket.code, created=False)
+                    return NewTicket(seen.ticket.id, seen.ticket.code, False)
             if _code_taken(code):
                 continue
             raise
-        break
-    else:
-        raise RuntimeError("could not find a free ticket code")  # 20 clashes: not by chance
-    INTAKE.labels(channel).inc()
-    if ticket is not None:
-        # The code never changes: keep it loaded, so a caller using the code does not
-        # reload the whole ticket after the commit expired it.
-        set_committed_value(ticket, "code", code)
-    return NewTicket(ticket_id, code, created=True)
-
-
-def open_ticket(**kwargs: Any) -> tuple[Ticket, bool]:
-    """`create_ticket`, returning the ORM ticket: (ticket, created).
-
-    The ticket's code is loaded; its other columns load on first access (as after any
-    commit). Webhooks that only answer with the code call `create_ticket`, which builds
-    no ORM object.
-    """
-    new = create_ticket(**kwargs)
-    ticket = db.session.identity_map.get(identity_key(Ticket, new.id))
-    if ticket is None:
-        ticket = _known_ticket(new.id, code=new.code)
-    return ticket, new.created
+        INTAKE.labels(report.channel).inc()
+        return NewTicket(ticket_id, code, True)
+    raise RuntimeError("could not find a free ticket code")  # 20 clashes: not by chance
 
 
 def add_attachments(
@@ -395,7 +347,7 @@ def add_attachments(
     for item in attachments:
         if item.source_url and item.source_url in known:
             continue
-        db.session.add(_attachment_row(ticket, item, now))
+        db.session.add(_attachment_row(ticket.id, item, now))
         known.add(item.source_url)
         added += 1
     if added:

@@ -86,18 +86,18 @@ def add_event(
         db.session.flush()  # a new ticket: the event needs its id
     db.session.connection().execute(
         insert(TicketEvent.__table__),
-        {
-            "ticket_id": ticket.id,
-            "kind": kind,
-            "actor_id": actor.id if actor else None,
-            "actor_label": "staff" if actor else actor_label,
-            "from_status": from_status,
-            "to_status": to_status,
-            "note": note,
-            "data": data or {},
-            "public": public,
-            "created_at": now or utcnow(),
-        },
+        TicketEvent.row(
+            ticket.id,
+            kind,
+            actor,
+            actor_label=actor_label,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            data=data,
+            public=public,
+            now=now,
+        ),
     )
 
 

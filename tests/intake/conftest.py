@@ -125,11 +125,9 @@ def make_limited_app(**overrides):
 def restore_limiter(*apps) -> None:
     """Switch the shared limiter off again and close the extra apps' connections."""
     from hotline.extensions import limiter
-    from hotline.tickets.rows import dispose_intake_engine
 
     limiter.enabled = False
     for extra in apps:
         with extra.app_context():
             db.session.remove()
             db.engine.dispose()
-        dispose_intake_engine(extra)

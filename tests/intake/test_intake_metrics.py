@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from hotline.tickets.services import InboundRecord, open_ticket
+from hotline.tickets.services import InboundRecord, Report, create_ticket
 from tests.intake.conftest import twilio_post
 
 
@@ -19,17 +19,13 @@ def test_intake_counter_counts_created_tickets_not_replays(client):
     for _ in range(2):
         assert twilio_post(client, "/twilio/sms", params).status_code == 200
     assert _created("sms") == sms + 1
-    open_ticket(
-        channel="web", description="Ổ gà lớn giữa đường", inbound=InboundRecord("web", "f1")
-    )
-    open_ticket(
-        channel="web", description="Ổ gà lớn giữa đường", inbound=InboundRecord("web", "f1")
-    )
+    create_ticket(Report("web", "Ổ gà lớn giữa đường"), inbound=InboundRecord("web", "f1"))
+    create_ticket(Report("web", "Ổ gà lớn giữa đường"), inbound=InboundRecord("web", "f1"))
     assert _created("web") == web + 1
 
 
 def test_intake_counter_is_exposed_on_metrics(client):
     """Test that /metrics shows the per-channel intake counter after a ticket is created."""
-    open_ticket(channel="api", description="Đèn tín hiệu giao thông không hoạt động")
+    create_ticket(Report("api", "Đèn tín hiệu giao thông không hoạt động"))
     text = client.get("/metrics").get_data(as_text=True)
     assert 'hotline_intake_total{channel="api"}' in text

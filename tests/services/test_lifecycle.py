@@ -163,14 +163,14 @@ def test_merge_links_both_tickets(actors):
     assert "duplicate_linked" in kinds
 
 
-def test_open_ticket_writes_received_and_created_event():
-    """Test that open_ticket stores a received ticket with a valid code and a public event."""
+def test_create_ticket_writes_received_and_created_event():
+    """Test that create_ticket stores a received ticket with a valid code and a public event."""
     from hotline.tickets.codes import is_valid_code
 
-    ticket, created = services.open_ticket(
-        channel="web", description="Đèn đường hỏng", category_code="trat-tu-do-thi", route=False
-    )
-    assert created and ticket.status == "received" and is_valid_code(ticket.code)
+    report = services.Report("web", "Đèn đường hỏng", category_code="trat-tu-do-thi")
+    new = services.create_ticket(report, route=False)
+    ticket = new.ticket
+    assert new.created and ticket.status == "received" and is_valid_code(ticket.code)
     assert [(e.kind, e.to_status, e.public) for e in ticket.events] == [
         ("created", "received", True)
     ]
@@ -187,10 +187,10 @@ def test_open_ticket_writes_received_and_created_event():
         ({"channel": "web", "description": "ok", "commune_id": 999999}, "commune"),
     ],
 )
-def test_open_ticket_refuses_bad_input(kwargs, field):
-    """Test that bad input to open_ticket names the field and stores nothing."""
+def test_create_ticket_refuses_bad_input(kwargs, field):
+    """Test that bad input to create_ticket names the field and stores nothing."""
     with pytest.raises(InvalidInput) as err:
-        services.open_ticket(route=False, **kwargs)
+        services.create_ticket(services.Report(**kwargs), route=False)
     assert err.value.field == field
     db.session.rollback()
     assert db.session.scalar(select(func.count(Ticket.id))) == 0

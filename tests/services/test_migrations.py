@@ -54,51 +54,56 @@ def test_upgrade_from_empty_matches_the_models(kind, tmp_path):
         drop()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_search_text_migration_round_trip_keeps_every_ticket_searchable(kind, tmp_path):
-    """Test 0002 on a database holding tickets: upgraded, a new ticket is stored without
-    search text (the trigram indexes leave it out on PostgreSQL); downgraded, it gets the
-    text its first update would have written, and the column is required again."""
-    from flask_migrate import downgrade
+def _trigram_index_definitions() -> dict[str, str]:
+    return dict(
+        db.session.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE indexname LIKE 'ix_tickets_search%'"
+            )
+        ).all()
+    )
 
-    from hotline.tickets.services import create_ticket
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_search_text_migration_gives_every_stored_ticket_its_text(kind, tmp_path):
+    """Test 0003 on a database holding a ticket stored without search text under 0002:
+    upgraded, the ticket has the text its words are found by, the column is required and
+    the trigram indexes cover every row; downgraded, 0002's schema is back."""
+    from flask_migrate import downgrade
 
     url, drop = _fresh_database_url(kind, tmp_path)
     try:
         app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
-            upgrade()
-            new = create_ticket(
-                channel="web", description="Cột điện đổ ở phường Tân Lập", route=False
-            )
-            assert (
-                db.session.execute(
-                    text("SELECT search_text FROM tickets WHERE id = :id"), {"id": new.id}
-                ).scalar_one()
-                is None
-            )
-            if kind == "postgresql":
-                definitions = dict(
-                    db.session.execute(
-                        text(
-                            "SELECT indexname, indexdef FROM pg_indexes "
-                            "WHERE indexname LIKE 'ix_tickets_search%'"
-                        )
-                    ).all()
+            upgrade(revision="0002")
+            db.session.execute(
+                text(
+                    "INSERT INTO tickets (code, channel, status, priority, address, description,"
+                    " citizen_name, contact_consent, locale, sla_cycle, public_answer,"
+                    " answer_published, rating_comment, version, created_at, updated_at)"
+                    " VALUES ('2612000017', 'sms', 'received', 'normal', '',"
+                    " 'Cột điện đổ ở phường Tân Lập', '', false, 'vi', 0, '', false, '', 1,"
+                    " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                 )
-                assert all("search_text IS NOT NULL" in d for d in definitions.values())
-                assert len(definitions) == 2
+            )
             db.session.commit()
-            db.session.remove()
-            downgrade(revision="0001")
-            with db.engine.connect() as conn:
-                written = conn.execute(
-                    text("SELECT search_text FROM tickets WHERE id = :id"), {"id": new.id}
-                ).scalar_one()
-                columns = {c["name"]: c for c in inspect(conn).get_columns("tickets")}
-            assert f" {new.code} " in written and "cot dien do o phuong tan lap" in written
-            assert columns["search_text"]["nullable"] is False
             upgrade()
+            written = db.session.execute(text("SELECT search_text FROM tickets")).scalar_one()
+            assert " 2612000017 " in written and "cot dien do o phuong tan lap" in written
+            columns = {c["name"]: c for c in inspect(db.engine).get_columns("tickets")}
+            assert columns["search_text"]["nullable"] is False
+            if kind == "postgresql":
+                definitions = _trigram_index_definitions()
+                assert len(definitions) == 2
+                assert not any("IS NOT NULL" in d for d in definitions.values())
+            db.session.remove()
+            downgrade(revision="0002")
+            columns = {c["name"]: c for c in inspect(db.engine).get_columns("tickets")}
+            assert columns["search_text"]["nullable"] is True
+            if kind == "postgresql":
+                definitions = _trigram_index_definitions()
+                assert all("search_text IS NOT NULL" in d for d in definitions.values())
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -59,7 +59,7 @@ def test_inbox_lists_the_outbox_sms_for_the_number_newest_first(admin_client):
     services.resolve(ticket.id, "Điện lực đã khắc phục sự cố lúc 15 giờ.", actor=None)
     services.close(ticket.id, actor=None, publish=True)
     # A ticket from another channel gets a receipt by SMS.
-    other, _ = services.open_ticket(channel="api", description="Đèn đường hỏng", phone=E164)
+    other = services.create_ticket(services.Report("api", "Đèn đường hỏng", phone=E164))
 
     inbox = admin_client.inbox()
     assert inbox["phone"] == E164

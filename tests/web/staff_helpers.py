@@ -97,15 +97,14 @@ def make_ticket(
     publish: bool = True,
 ) -> Ticket:
     """Create a ticket and take it through the real services to STATUS."""
-    ticket, _ = services.open_ticket(
-        channel=channel,
-        description=description,
+    report = services.Report(
+        channel,
+        description,
         phone=phone,
         citizen_name="Nguyễn Văn An",
         contact_consent=True,
-        route=False,
-        now=now,
     )
+    ticket = services.create_ticket(report, route=False, now=now).ticket
     for step in _PATH[status]:
         if step == "triage":
             services.send_to_triage(ticket.id, reason="thử nghiệm", now=now)

@@ -71,7 +71,7 @@ def new_ticket(
     now: datetime | None = None,
 ) -> Ticket:
     """Open a received ticket without enqueueing its routing."""
-    ticket, _ = services.open_ticket(
+    report = services.Report(
         channel=channel,
         description=description,
         category_code=category_code,
@@ -80,10 +80,8 @@ def new_ticket(
         phone=phone,
         email=email,
         address=address,
-        now=now,
-        route=False,
     )
-    return ticket
+    return services.create_ticket(report, now=now, route=False).ticket
 
 
 def assigned_ticket(

@@ -31,10 +31,12 @@ def test_job_paths_and_schedule_resolve():
 def test_a_worker_routes_new_tickets_and_sweeps(app, smtp_server, fake_twilio):
     """Test that a ticket opened with routing on is assigned by a real worker within one burst,
     its receipt SMS and the agency's email go out, and the sweep and digest jobs run."""
-    ticket, _ = services.open_ticket(
-        channel="api",
-        description="Khu vực phường Tân Lập mất điện từ 2 giờ chiều đến giờ chưa có lại",
-        phone="+84912345678",
+    ticket = services.create_ticket(
+        services.Report(
+            "api",
+            "Khu vực phường Tân Lập mất điện từ 2 giờ chiều đến giờ chưa có lại",
+            phone="+84912345678",
+        )
     )
     queue_names = list(app.config["RQ_QUEUES"])
     make_worker(app, queue_names).work(burst=True)

@@ -1,4 +1,4 @@
-"""Tests of the intake hot path: what one report costs in SQL and Redis, and code clashes."""
+"""Tests of how a new ticket is written: one transaction, its rows, its jobs, code clashes."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from flask import current_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rq import Queue
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.extensions import db
 from hotline.intake.common import parse_lookup
 from hotline.intake.sms import twiml_message
-from hotline.models import InboundMessage, Ticket, TicketEvent
-from hotline.routing.services import route_ticket
+from hotline.models import InboundMessage, OutboxMessage, Ticket, TicketEvent
+from hotline.staff.search import search_condition
 from hotline.tickets import creation
 from hotline.tickets.codes import new_code
-from hotline.tickets.services import InboundRecord, NewAttachment, create_ticket, open_ticket
+from hotline.tickets.services import InboundRecord, NewAttachment, Report, create_ticket
 from hotline.timeutil import utcnow
 from tests import factories
 from tests.intake.conftest import routing_job_ids, twilio_post, twiml
@@ -44,7 +44,7 @@ def sql_statements() -> Iterator[list[str]]:
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(" ".join(statement.split()).upper())
 
-    event.listen(Engine, "before_cursor_execute", record)  # the intake's own engine too
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
@@ -71,9 +71,9 @@ def redis_commands(redis_conn) -> Iterator[list[str]]:
                 commands.append(item["command"])
 
 
-def test_sms_report_is_one_statement_and_one_redis_transaction(client, redis_conn):
-    """Test that a new SMS report costs one INSERT statement on PostgreSQL (three INSERTs
-    elsewhere), no SELECT, and one MULTI/EXEC.
+def test_sms_report_is_one_transaction_and_one_redis_transaction(client, redis_conn):
+    """Test that a new SMS report is three INSERTs in one transaction, no SELECT, and one
+    MULTI/EXEC, the same on PostgreSQL and SQLite.
 
     No look-up of the delivery (its unique key catches replays), no look-up of the code
     (its unique index catches clashes), and no look-up of the routing job (its id is new).
@@ -81,17 +81,12 @@ def test_sms_report_is_one_statement_and_one_redis_transaction(client, redis_con
     with redis_commands(redis_conn) as commands, sql_statements() as statements:
         response = twilio_post(client, "/twilio/sms", SMS)
     assert response.status_code == 200
-    if db.engine.dialect.name == "postgresql":
-        assert len(statements) == 1
-        assert statements[0].startswith("WITH NEW_TICKET AS (INSERT INTO TICKETS ")
-        assert "NEW_EVENT AS (INSERT INTO TICKET_EVENTS " in statements[0]
-        assert " INSERT INTO INBOUND_MESSAGES " in statements[0]
-    else:
-        assert [s.split(" ")[0:3] for s in statements] == [
-            ["INSERT", "INTO", "TICKETS"],
-            ["INSERT", "INTO", "TICKET_EVENTS"],
-            ["INSERT", "INTO", "INBOUND_MESSAGES"],
-        ]
+    writes = [s for s in statements if s != "SELECT 1"]  # the pool's ping
+    assert [s.split(" ")[0:3] for s in writes] == [
+        ["INSERT", "INTO", "TICKETS"],
+        ["INSERT", "INTO", "TICKET_EVENTS"],
+        ["INSERT", "INTO", "INBOUND_MESSAGES"],
+    ]
     verbs = [c.split(" ")[0].strip('"').upper() for c in commands]
     assert verbs.count("MULTI") == 1 and verbs.count("EXEC") == 1
     assert not {"HGETALL", "LREM", "EXISTS"} & set(verbs)
@@ -100,89 +95,53 @@ def test_sms_report_is_one_statement_and_one_redis_transaction(client, redis_con
     assert ticket.code in twiml(response).find("Message").text
 
 
-@contextmanager
-def autocommit_flags() -> Iterator[list[tuple[str, bool]]]:
-    """Collect (first words of each statement, whether its connection was in autocommit)."""
-    seen: list[tuple[str, bool]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        words = " ".join(statement.split()[:4]).upper()
-        seen.append((words, bool(conn.connection.dbapi_connection.autocommit)))
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-
-def needs_postgresql() -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's")
-
-
-def test_lone_report_is_one_autocommitted_statement(client, redis_conn):
-    """Test that on PostgreSQL a report with no files and no receipt is written by one
-    statement outside any transaction: no BEGIN, no COMMIT; its routing job follows."""
-    needs_postgresql()
-    with autocommit_flags() as seen:
-        new = create_ticket(
-            channel="sms",
-            description="Cống thoát nước bị tắc ở hẻm 12",
-            phone="+84912345678",
-            inbound=InboundRecord("sms", "SM-alone"),
-        )
-    assert seen == [("WITH NEW_TICKET AS (INSERT", True)]
-    assert new.created and routing_job_ids(redis_conn) == [f"route-{new.id}"]
-    ticket = db.session.get(Ticket, new.id)
-    assert (ticket.code, ticket.status, ticket.version) == (new.code, "received", 1)
-
-
-def test_a_pooled_connection_that_died_is_replaced_once(client, redis_conn):
-    """Test that the intake's pool, which pings no connection at checkout, survives a
-    connection the database dropped: the statement runs again on a new connection."""
-    needs_postgresql()
-    create_ticket(channel="sms", description="Đèn đường hỏng", inbound=InboundRecord("sms", "SM1"))
-    engine = current_app.extensions["hotline_intake_engine"]
-    with engine.connect() as connection:  # the one pooled connection
-        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-    db.session.commit()
-    new = create_ticket(channel="sms", description="Ngập nước", inbound=InboundRecord("sms", "SM2"))
-    assert new.created
-    assert db.session.get(Ticket, new.id).description == "Ngập nước"
-    assert routing_job_ids(redis_conn) == ["route-1", f"route-{new.id}"]
-
-
-def test_report_with_a_receipt_or_files_is_one_transaction(client, redis_conn):
-    """Test that a ticket whose receipt SMS or files are written with it takes a transaction:
-    its rows, the outbox row and the attachments commit together."""
-    needs_postgresql()
-    with autocommit_flags() as seen:
-        by_voice, _created = open_ticket(
-            channel="voice",
-            description="Đèn tín hiệu giao thông ngã tư không hoạt động",
-            phone="+84912345678",
-        )
-        with_photo, _created = open_ticket(
-            channel="web",
-            description="Rác thải đổ trộm bên lề đường",
-            attachments=[
-                NewAttachment("photo", storage_key="ab/cd.jpg", content_type="image/jpeg")
-            ],
-        )
-    assert all(not autocommit for _words, autocommit in seen)
+def test_report_with_a_receipt_and_files_commits_them_together(client, redis_conn):
+    """Test that a ticket's receipt SMS and files are written in the ticket's transaction."""
+    by_voice = create_ticket(
+        Report("voice", "Đèn tín hiệu giao thông ngã tư không hoạt động", phone="+84912345678")
+    ).ticket
+    photo = NewAttachment("photo", storage_key="ab/cd.jpg", content_type="image/jpeg")
+    with_photo = create_ticket(
+        Report("web", "Rác thải đổ trộm bên lề đường"), attachments=[photo]
+    ).ticket
     assert len(by_voice.attachments) == 0 and len(with_photo.attachments) == 1
-    receipt_jobs = Queue("default", connection=redis_conn).job_ids
-    assert len(receipt_jobs) == 1  # the voice caller's code by SMS
+    receipts = db.session.execute(select(OutboxMessage).filter_by(template="receipt")).scalars()
+    assert [m.ticket_id for m in receipts] == [by_voice.id]  # the voice caller's code by SMS
+    assert len(Queue("default", connection=redis_conn).job_ids) == 1
+
+
+def test_a_failing_file_row_leaves_no_half_written_ticket(client, redis_conn):
+    """Test that when a row of the ticket's transaction is refused, nothing of it stays:
+    no ticket, no event, no delivery, no receipt, and no routing job in Redis."""
+    no_kind = NewAttachment(None, storage_key="ab/cd.jpg")  # type: ignore[arg-type]
+    report = Report("voice", "Ngập nước sâu trên đường", phone="+84912345678")
+    with pytest.raises(IntegrityError):
+        create_ticket(report, inbound=InboundRecord("voice", "CA-fail"), attachments=[no_kind])
+    db.session.rollback()
+    for model in (Ticket, TicketEvent, InboundMessage, OutboxMessage):
+        assert db.session.execute(select(func.count(model.id))).scalar_one() == 0, model
+    assert routing_job_ids(redis_conn) == []
+
+
+def test_a_new_report_is_found_by_its_words_at_once(client, redis_conn):
+    """Test that a report is searchable by its words (with or without diacritics) as soon
+    as it is stored, before any worker has touched it."""
+    twilio_post(client, "/twilio/sms", SMS)
+    ticket = db.session.execute(select(Ticket)).scalar_one()
+    assert ticket.status == "received"
+    assert f" {ticket.code} " in ticket.search_text
+    assert " den duong hong ca tuan nay o to dan pho 3 " in ticket.search_text
+    for words in ("Đèn đường hỏng", "den duong hong"):
+        found = select(Ticket.id).where(search_condition(words))
+        assert db.session.execute(found).scalars().all() == [ticket.id], words
 
 
 def test_a_callers_pending_change_is_committed_with_the_ticket(client, redis_conn):
-    """Test that a ticket opened while the session holds the caller's uncommitted change is
-    written in that transaction (never beside it), so the change is committed too."""
+    """Test that a ticket created while the session holds the caller's uncommitted change
+    is written in that transaction (never beside it), so the change is committed too."""
     other = factories.ticket()
     other.address = "Số 5 Lê Duẩn"
-    new = create_ticket(channel="sms", description="Mất nước từ sáng đến giờ", phone=None)
+    new = create_ticket(Report("sms", "Mất nước từ sáng đến giờ"))
     db.session.rollback()
     assert db.session.get(Ticket, other.id).address == "Số 5 Lê Duẩn"
     assert db.session.get(Ticket, new.id).status == "received"
@@ -197,14 +156,13 @@ def test_sms_twiml_is_what_the_twilio_library_renders(text):
     assert twiml_message(text).get_data(as_text=True) == str(expected)
 
 
-def test_core_insert_writes_what_the_orm_would(client, redis_conn):
-    """Test that the rows written without the ORM carry the derived fields and defaults the
-    model gives an ORM-written ticket (no deadline, version 1), and that the routing job's
-    update writes the folded search text the ORM would have."""
+def test_stored_rows_are_what_the_orm_would_write(client, redis_conn):
+    """Test that the rows of a webhook's ticket carry the derived fields and defaults the
+    model gives a ticket the ORM writes (search text, no deadline, version 1)."""
     twilio_post(client, "/twilio/sms", SMS)
     ticket = db.session.execute(select(Ticket)).scalar_one()
     orm_ticket = factories.ticket(description=SMS["Body"], channel="sms")
-    assert ticket.search_text is None and orm_ticket.search_text
+    assert ticket.search_text == orm_ticket.search_text.replace(orm_ticket.code, ticket.code)
     for column in ("status", "priority", "version", "sla_cycle", "due_at", "address"):
         assert getattr(ticket, column) == getattr(orm_ticket, column), column
     assert (ticket.public_answer, ticket.answer_published, ticket.rating_comment) == ("", False, "")
@@ -214,13 +172,6 @@ def test_core_insert_writes_what_the_orm_would(client, redis_conn):
     assert event_row.data == {"channel": "sms"} and event_row.actor_label == "citizen"
     delivery = db.session.execute(select(InboundMessage)).scalar_one()
     assert (delivery.ticket_id, delivery.provider_id) == (ticket.id, SMS["MessageSid"])
-    ticket_id, code = ticket.id, ticket.code
-    db.session.expire_all()
-    route_ticket(ticket_id)
-    ticket = db.session.get(Ticket, ticket_id)
-    assert ticket.status != "received"
-    assert ticket.search_text == orm_ticket.search_text.replace(orm_ticket.code, code)
-    assert " den duong hong ca tuan " in ticket.search_text
     assert delivery.data["provider"] == "twilio" and "+849" not in str(delivery.data)
 
 
@@ -243,27 +194,23 @@ def test_code_clash_retries_with_another_code(monkeypatch, redis_conn):
         spare = new_code(utcnow())
     codes = iter([taken.code, spare])
     monkeypatch.setattr(creation, "new_code", lambda now: next(codes))
-    ticket, created = open_ticket(
-        channel="sms",
-        description="Nước sinh hoạt đục ba ngày nay",
-        phone="+84912345678",
+    new = create_ticket(
+        Report("sms", "Nước sinh hoạt đục ba ngày nay", phone="+84912345678"),
         inbound=InboundRecord("sms", "SM-clash"),
     )
-    assert created
-    assert ticket.code == spare
+    assert new.created
+    assert new.code == spare
     db.session.rollback()
     assert db.session.execute(select(func.count(Ticket.id))).scalar_one() == 2
     assert db.session.execute(select(func.count(InboundMessage.id))).scalar_one() == 1
     # The first attempt was rolled back with its routing job: only the stored ticket's.
-    assert routing_job_ids(redis_conn) == [f"route-{ticket.id}"]
+    assert routing_job_ids(redis_conn) == [f"route-{new.id}"]
 
 
 def test_jobs_of_one_commit_are_pushed_in_one_transaction(redis_conn):
     """Test that the routing and receipt jobs of an API ticket reach Redis in one MULTI/EXEC."""
     with redis_commands(redis_conn) as commands:
-        ticket, _created = open_ticket(
-            channel="api", description="Cây đổ chắn ngang đường", phone="+84912345678"
-        )
+        ticket = create_ticket(Report("api", "Cây đổ chắn ngang đường", phone="+84912345678"))
     verbs = [c.split(" ")[0].strip('"').upper() for c in commands]
     assert verbs.count("EXEC") == 1
     assert routing_job_ids(redis_conn) == [f"route-{ticket.id}"]
