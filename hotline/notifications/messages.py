@@ -108,12 +108,14 @@ def merged(ticket: Ticket, original: Ticket, now: datetime | None = None) -> int
 
 def new_ticket(ticket: Ticket, now: datetime | None = None) -> list[int]:
     """Email the ticket's new agency, when it asked for new-ticket emails."""
-    # By id: the services change the ids without refreshing the relationships.
-    agency = db.session.get(Agency, ticket.agency_id) if ticket.agency_id else None
-    if agency is None or not agency.notify_new_tickets:
-        return []
-    category = db.session.get(Category, ticket.category_id) if ticket.category_id else None
-    commune = db.session.get(Commune, ticket.commune_id) if ticket.commune_id else None
+    # By id: the services change the ids without refreshing the relationships. Reference
+    # rows only: the ticket's pending changes are not flushed for them.
+    with db.session.no_autoflush:
+        agency = db.session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+        if agency is None or not agency.notify_new_tickets:
+            return []
+        category = db.session.get(Category, ticket.category_id) if ticket.category_id else None
+        commune = db.session.get(Commune, ticket.commune_id) if ticket.commune_id else None
     now = now or utcnow()
     payload = {
         "locale": "vi",

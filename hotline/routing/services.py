@@ -1,9 +1,10 @@
 """Routing a received ticket to the agency responsible, or to triage when unsure.
 
-The keyword rules and the communes are read from the database (admin-editable) and kept per
-process for a minute (`invalidate_router` after an edit). A wrong agency is worse than
-triage: the classifier declines ties and weak evidence, and so does this module whenever the
-category's scope needs a commune that the ticket does not name.
+The keyword rules, categories, communes and agencies are read from the database
+(admin-editable) and kept per process for a minute, as plain values (`invalidate_router`
+after an edit); the agency a decision names is read again when the ticket is assigned.
+A wrong agency is worse than triage: the classifier declines ties and weak evidence, and so
+does this module whenever the category's scope needs a commune that the ticket does not name.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import lazyload
 
 from hotline.extensions import db
 from hotline.models import Agency, AreaAgency, Category, Commune, RoutingKeyword, Ticket, User
@@ -31,33 +32,63 @@ TRIAGE_CATEGORY = "khac"
 
 
 @dataclass(frozen=True)
+class CategoryInfo:
+    """What routing needs of a category, as plain values."""
+
+    id: int
+    code: str
+    name_vi: str
+    scope: str  # local | provincial | by-area
+    agency_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class CommuneInfo:
+    """What routing needs of a commune, as plain values."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    full_name: str
+    former_province: str
+    agency_id: int | None
+
+
+@dataclass(frozen=True)
 class Router:
-    """The province's routing data, loaded once: rules, communes and agencies by scope."""
+    """The province's routing data, loaded once per process as plain values: rules,
+    categories, communes, and which agencies are active and where by-area ones serve.
+
+    Nothing here is an ORM object: a decision is made of ids and texts, and the agency it
+    names is read from the database when the ticket is assigned (see `route_ticket`).
+    """
 
     classifier: CategoryClassifier
     communes: CommuneMatcher
     commune_ids: dict[tuple[str, str], int]
+    categories: dict[int, CategoryInfo]
     category_ids: dict[str, int]
+    commune_infos: dict[int, CommuneInfo]
+    # id -> (code, active) of every agency.
+    agencies: dict[int, tuple[str, bool]]
     # (category id, former province) -> agency id, for by-area categories.
     area_agencies: dict[tuple[int, str], int]
-    # Detached copies of the reference rows, attached to a session without a query.
-    rows: dict[tuple[type, int], Any] = field(default_factory=dict)
 
-    def attach(self, model: type, row_id: int | None) -> Any:
-        """Return the MODEL row ROW_ID in the current session (None if unknown).
+    def agency_code(self, agency_id: int) -> str:
+        return self.agencies[agency_id][0]
 
-        Routing reads the same categories, communes and agencies for every ticket; merging
-        the cached copies (load=False) spares a query for each.
-        """
-        cached = self.rows.get((model, row_id)) if row_id is not None else None
-        if cached is None:
-            return db.session.get(model, row_id) if row_id is not None else None
-        return db.session.merge(cached, load=False)
+    def active_agency(self, agency_id: int | None) -> int | None:
+        """AGENCY_ID if that agency is active (as this copy knows it), else None."""
+        if agency_id is None or not self.agencies.get(agency_id, ("", False))[1]:
+            return None
+        return agency_id
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoutingDecision:
-    """Where a ticket goes and why.
+    """Where a ticket goes and why, as values.
 
     Attributes:
         category_id: the category given or inferred (None when unsure).
@@ -72,9 +103,6 @@ class RoutingDecision:
     agency_id: int | None
     reason: str
     data: dict[str, Any] = field(default_factory=dict)
-    # The rows themselves: holding them keeps them in the session's (weak) identity map, so
-    # the assignment that follows reads them without another query.
-    rows: tuple[Any, ...] = ()
 
 
 def _load_router() -> Router:
@@ -87,28 +115,29 @@ def _load_router() -> Router:
             .order_by(RoutingKeyword.id)
         )
     ]
-    communes = db.session.execute(
-        select(Commune.id, Commune.name, Commune.type).order_by(Commune.id)
-    ).all()
+    communes = [
+        CommuneInfo(c.id, c.code, c.name, c.type, c.full_name, c.former_province, c.agency_id)
+        for c in db.session.execute(
+            select(Commune).options(lazyload("*")).order_by(Commune.id)
+        ).scalars()
+    ]
+    categories = [
+        CategoryInfo(c.id, c.code, c.name_vi, c.scope, c.agency_id, c.active)
+        for c in db.session.execute(select(Category).options(lazyload("*"))).scalars()
+    ]
     areas = db.session.execute(
         select(AreaAgency.category_id, AreaAgency.former_province, AreaAgency.agency_id)
     ).all()
-    categories = db.session.execute(select(Category.code, Category.id)).all()
-    # Loaded in a session of their own, so detaching them leaves the caller's untouched.
-    with Session(db.engine, expire_on_commit=False) as own:
-        rows = {
-            (type(row), row.id): row
-            for model in (Agency, Category, Commune)
-            for row in own.execute(select(model)).scalars()
-        }
-        own.expunge_all()
+    agencies = db.session.execute(select(Agency.id, Agency.code, Agency.active)).all()
     return Router(
         classifier=CategoryClassifier(rules),
-        communes=CommuneMatcher((name, kind) for _, name, kind in communes),
-        commune_ids={(name, kind): cid for cid, name, kind in communes},
-        category_ids=dict(categories),
+        communes=CommuneMatcher((c.name, c.type) for c in communes),
+        commune_ids={(c.name, c.type): c.id for c in communes},
+        categories={c.id: c for c in categories},
+        category_ids={c.code: c.id for c in categories},
+        commune_infos={c.id: c for c in communes},
+        agencies={agency_id: (code, active) for agency_id, code, active in agencies},
         area_agencies={(cat, province): agency for cat, province, agency in areas},
-        rows=rows,
     )
 
 
@@ -128,39 +157,35 @@ def invalidate_router() -> None:
     current_app.extensions.setdefault("hotline_router", {}).pop("router", None)
 
 
-def _active(agency: Agency | None) -> Agency | None:
-    return agency if agency is not None and agency.active else None
-
-
 def agency_for(
-    category: Category | None, commune: Commune | None, router: Router | None = None
-) -> tuple[Agency | None, str]:
-    """Return the agency responsible for CATEGORY at COMMUNE, or None and why not.
+    category: CategoryInfo | None, commune: CommuneInfo | None, router: Router | None = None
+) -> tuple[int | None, str]:
+    """Return the id of the agency responsible for CATEGORY at COMMUNE, or None and why not.
 
     local: the commune's People's Committee, else the category's provincial agency;
     by-area: the agency serving the commune's former province (no commune: none);
     provincial: the category's agency; "khac" or no category: none.
     """
+    router = router or get_router()
     if category is None:
         return None, "chưa rõ lĩnh vực"
     if category.code == TRIAGE_CATEGORY or not category.active:
         return None, f"lĩnh vực {category.name_vi}: cần phân loại"
     if category.scope == "local":
-        if commune is not None and _active(commune.agency) is not None:
-            return commune.agency, ""
-        agency = _active(category.agency)
-        return agency, "" if agency else "chưa rõ xã/phường và không có cơ quan cấp tỉnh"
+        if commune is not None and router.active_agency(commune.agency_id) is not None:
+            return commune.agency_id, ""
+        agency_id = router.active_agency(category.agency_id)
+        return agency_id, "" if agency_id else "chưa rõ xã/phường và không có cơ quan cấp tỉnh"
     if category.scope == "by-area":
         if commune is None:
             return None, f"lĩnh vực {category.name_vi} theo khu vực: chưa rõ xã/phường"
-        router = router or get_router()
-        agency_id = router.area_agencies.get((category.id, commune.former_province))
-        agency = _active(router.attach(Agency, agency_id))
-        if agency is None:
+        area_agency = router.area_agencies.get((category.id, commune.former_province))
+        agency_id = router.active_agency(area_agency)
+        if agency_id is None:
             return None, f"không có đơn vị phụ trách {category.name_vi} cho {commune.full_name}"
-        return agency, ""
-    agency = _active(category.agency)
-    return agency, "" if agency else f"lĩnh vực {category.name_vi} chưa có cơ quan phụ trách"
+        return agency_id, ""
+    agency_id = router.active_agency(category.agency_id)
+    return agency_id, "" if agency_id else f"lĩnh vực {category.name_vi} chưa có cơ quan phụ trách"
 
 
 def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
@@ -176,7 +201,7 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
     router = router or get_router()
     reasons: list[str] = []
     data: dict[str, Any] = {}
-    category = router.attach(Category, ticket.category_id)
+    category = router.categories.get(ticket.category_id) if ticket.category_id else None
     if category is not None:
         reasons.append(f"lĩnh vực do người dân chọn: {category.name_vi}")
     else:
@@ -184,8 +209,8 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
         reasons.append(result.reason)
         data.update(keywords=result.matched, score=result.score, candidate=result.candidate)
         if result.category is not None:
-            category = router.attach(Category, router.category_ids.get(result.category))
-    commune = router.attach(Commune, ticket.commune_id)
+            category = router.categories.get(router.category_ids.get(result.category, 0))
+    commune = router.commune_infos.get(ticket.commune_id) if ticket.commune_id else None
     if commune is not None:
         reasons.append(f"{commune.type} do người dân chọn: {commune.name}")
     else:
@@ -194,10 +219,10 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
             ticket.description or ""
         )
         if match is not None:
-            commune = router.attach(Commune, router.commune_ids.get((match.name, match.type)))
+            commune = router.commune_infos.get(router.commune_ids.get((match.name, match.type), 0))
             if commune is not None:
                 reasons.append(f"{commune.type}: {commune.name}")
-    agency, why_not = agency_for(category, commune, router)
+    agency_id, why_not = agency_for(category, commune, router)
     if why_not:
         reasons.append(why_not)
     if category is not None:
@@ -207,10 +232,9 @@ def decide(ticket: Ticket, router: Router | None = None) -> RoutingDecision:
     return RoutingDecision(
         category_id=category.id if category else None,
         commune_id=commune.id if commune else None,
-        agency_id=agency.id if agency else None,
+        agency_id=agency_id,
         reason="; ".join(r for r in reasons if r),
         data=data,
-        rows=(category, commune, agency),
     )
 
 
@@ -218,7 +242,9 @@ def route_ticket(ticket_id: int) -> str:
     """Route a received ticket: assign it to the responsible agency or send it to triage.
 
     Idempotent: a ticket that is no longer `received` (routed already, by this job run
-    twice or by an operator) is left alone.
+    twice or by an operator) is left alone. The agency decided on is read from the
+    database when the ticket is assigned: one deactivated since this process's routing
+    data was loaded is refused, and the ticket is routed again on fresh data.
 
     Args:
         ticket_id: the ticket's id.
@@ -226,31 +252,55 @@ def route_ticket(ticket_id: int) -> str:
     Returns:
         "assigned:<agency code>", "triage", "skipped:<status>" or "missing".
     """
-    # The ticket alone: its category, commune and agency come from the router's cache.
-    ticket = db.session.get(Ticket, ticket_id, options=_TICKET_ALONE)
-    if ticket is None:
-        return "missing"
-    if ticket.status != "received":
-        return f"skipped:{ticket.status}"
-    decision = decide(ticket)
+    for fresh_data in (False, True):
+        if fresh_data:
+            invalidate_router()
+        # The ticket alone: its category, commune and agency are the router's values.
+        ticket = db.session.get(Ticket, ticket_id, options=_TICKET_ALONE)
+        if ticket is None:
+            return "missing"
+        if ticket.status != "received":
+            return f"skipped:{ticket.status}"
+        router = get_router()
+        decision = decide(ticket, router)
+        try:
+            return _carry_out(ticket, decision, router)
+        except InvalidInput as refused:
+            # The agency, category or commune changed since the routing data was read.
+            db.session.rollback()
+            log.info("routing data out of date for ticket %s: %s", ticket_id, refused)
+        except (ConflictError, InvalidTransition):
+            # Routed meanwhile by another run or an operator: nothing left to do.
+            db.session.rollback()
+            fresh = db.session.get(Ticket, ticket_id)
+            return f"skipped:{fresh.status if fresh else 'missing'}"
+    tickets.send_to_triage(
+        ticket_id, reason=f"{decision.reason}; cơ quan được chọn không còn nhận phiếu"
+    )
+    return "triage"
+
+
+def _carry_out(ticket: Ticket, decision: RoutingDecision, router: Router) -> str:
     # Set here rather than passed to `assign`, whose checks would autoflush the ticket twice.
     ticket.category_id = decision.category_id
     ticket.commune_id = decision.commune_id
-    try:
-        if decision.agency_id is not None:
-            agency_code = decision.rows[2].code
-            tickets.assign(
-                ticket.id, decision.agency_id, reason=decision.reason, data=decision.data
-            )
-            return f"assigned:{agency_code}"
-        # Keep what routing did find: the operator starts from it.
-        tickets.send_to_triage(ticket.id, reason=decision.reason, data=decision.data)
-        return "triage"
-    except (ConflictError, InvalidTransition):
-        # Routed meanwhile by another run or an operator: nothing left to do.
-        db.session.rollback()
-        fresh = db.session.get(Ticket, ticket_id)
-        return f"skipped:{fresh.status if fresh else 'missing'}"
+    if decision.agency_id is not None:
+        tickets.assign(ticket.id, decision.agency_id, reason=decision.reason, data=decision.data)
+        return f"assigned:{router.agency_code(decision.agency_id)}"
+    # Keep what routing did find: the operator starts from it.
+    tickets.send_to_triage(ticket.id, reason=decision.reason, data=decision.data)
+    return "triage"
+
+
+def _router_knowing(category_id: int | None, commune_id: int | None) -> Router:
+    """This process's routing data, reloaded once if it does not know the ids given."""
+    router = get_router()
+    if (category_id is None or category_id in router.categories) and (
+        commune_id is None or commune_id in router.commune_infos
+    ):
+        return router
+    invalidate_router()
+    return get_router()
 
 
 def reroute_ticket(
@@ -287,22 +337,22 @@ def reroute_ticket(
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} not found")
-    category = ticket.category
-    if category_id is not None:
-        category = db.session.get(Category, category_id)
-        if category is None:
-            raise InvalidInput("category", f"unknown category {category_id}")
-    commune = ticket.commune
-    if commune_id is not None:
-        commune = db.session.get(Commune, commune_id)
-        if commune is None:
-            raise InvalidInput("commune", f"unknown commune {commune_id}")
+    router = _router_knowing(category_id, commune_id)
+    if category_id is not None and category_id not in router.categories:
+        raise InvalidInput("category", f"unknown category {category_id}")
+    if commune_id is not None and commune_id not in router.commune_infos:
+        raise InvalidInput("commune", f"unknown commune {commune_id}")
+    category_id = category_id if category_id is not None else ticket.category_id
+    commune_id = commune_id if commune_id is not None else ticket.commune_id
     reasons = ["phân loại thủ công"]
     if agency_id is None:
-        agency, why_not = agency_for(category, commune)
-        if agency is None:
+        agency_id, why_not = agency_for(
+            router.categories.get(category_id) if category_id else None,
+            router.commune_infos.get(commune_id) if commune_id else None,
+            router,
+        )
+        if agency_id is None:
             raise InvalidInput("agency", f"chọn cơ quan xử lý ({why_not})")
-        agency_id = agency.id
     else:
         reasons.append("cơ quan do tổng đài viên chọn")
     if note.strip():
@@ -311,8 +361,8 @@ def reroute_ticket(
         ticket.id,
         agency_id,
         actor=actor,
-        category_id=category.id if category else None,
-        commune_id=commune.id if commune else None,
+        category_id=category_id,
+        commune_id=commune_id,
         reason="; ".join(reasons),
         data={"manual": True},
         expected_version=expected_version,

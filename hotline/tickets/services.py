@@ -98,16 +98,19 @@ def assign(
     """Give the ticket to AGENCY_ID (by routing or by an operator) and start its SLA cycle."""
     ticket = load_ticket(ticket_id)
     check_action(ticket, "assign", actor, expected_version)
-    agency = db.session.get(Agency, agency_id)
-    if agency is None or not agency.active:
-        raise InvalidInput("agency", f"unknown agency {agency_id}")
-    if category_id is not None:
-        if db.session.get(Category, category_id) is None:
+    # Read as the database has them now (a deactivated agency takes no new ticket), without
+    # flushing the caller's changes to the ticket first: it is updated once, at the commit.
+    with db.session.no_autoflush:
+        agency = db.session.get(Agency, agency_id)
+        if agency is None or not agency.active:
+            raise InvalidInput("agency", f"unknown or inactive agency {agency_id}")
+        if category_id is not None and db.session.get(Category, category_id) is None:
             raise InvalidInput("category", f"unknown category {category_id}")
+        if commune_id is not None and db.session.get(Commune, commune_id) is None:
+            raise InvalidInput("commune", f"unknown commune {commune_id}")
+    if category_id is not None:
         ticket.category_id = category_id
     if commune_id is not None:
-        if db.session.get(Commune, commune_id) is None:
-            raise InvalidInput("commune", f"unknown commune {commune_id}")
         ticket.commune_id = commune_id
     now = now or utcnow()
     ticket.agency_id = agency.id

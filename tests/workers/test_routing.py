@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import RoutingKeyword, Ticket, TicketEvent
+from hotline.models import Agency, RoutingKeyword, Ticket, TicketEvent
 from hotline.routing.services import get_router, invalidate_router, reroute_ticket, route_ticket
 from hotline.tickets.errors import InvalidInput
 from tests.workers.conftest import add_user, agency, category, commune, new_ticket
@@ -207,3 +207,37 @@ def test_rules_come_from_the_database():
         db.session.delete(db.session.get(RoutingKeyword, rule_id))
         db.session.commit()
         invalidate_router()
+
+
+@pytest.mark.mutates_reference
+def test_a_deactivated_agency_gets_no_ticket_even_from_a_warm_router():
+    """Test that an agency deactivated after this process loaded its routing data receives
+    no new ticket: the commune's committee is skipped at once for the provincial agency."""
+    text = "Rác thải tồn đọng ở chợ phường Tân Lập cả tuần không ai thu gom, bốc mùi"
+    get_router()  # the routing data, with the committee active, cached for a minute
+    committee = db.session.get(Agency, commune("Tân Lập").agency_id)
+    committee.active = False
+    db.session.commit()
+    ticket = new_ticket(text)
+    assert route_ticket(ticket.id) == f"assigned:{agency_code(category('moi-truong').agency_id)}"
+    ticket = db.session.get(Ticket, ticket.id)
+    assert ticket.agency_id == category("moi-truong").agency_id
+    assert "phường: Tân Lập" in _last_event(ticket.id).note
+
+
+@pytest.mark.mutates_reference
+def test_an_operator_cannot_assign_to_a_deactivated_agency():
+    """Test that a manual assignment to an agency deactivated meanwhile is refused."""
+    operator = add_user("operator@1022.example", "operator")
+    ticket = new_ticket("Có vấn đề ở khu phố nhờ xem giúp")
+    route_ticket(ticket.id)
+    health = agency("so-y-te")
+    health.active = False
+    db.session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        reroute_ticket(ticket.id, actor=operator, agency_id=health.id)
+    assert refused.value.field == "agency"
+
+
+def agency_code(agency_id: int) -> str:
+    return db.session.get(Agency, agency_id).code

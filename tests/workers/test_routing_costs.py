@@ -45,20 +45,23 @@ def _events(ticket_id: int, kind: str) -> list[TicketEvent]:
     )
 
 
-def test_assigning_a_ticket_is_four_statements(warm_router):
-    """Test that routing a ticket to an agency that wants new-ticket emails costs four SQL
-    statements (read the ticket, its event, the agency's email, the ticket's update) and
-    writes all of it: assignment, SLA deadlines, one version bump, event, outbox row."""
+def test_assigning_a_ticket_reads_its_agency_afresh_and_updates_it_once(warm_router):
+    """Test that routing a ticket to an agency that wants new-ticket emails reads the
+    ticket and the agency as the database has them (no cached row), the category and
+    commune named in the email, and writes all of it with one UPDATE: assignment, SLA
+    deadlines, one version bump, event, outbox row."""
     ticket = new_ticket(POWER_CUT)
     ticket_id, version = ticket.id, ticket.version
     db.session.remove()
 
     with sql_statements() as statements:
         assert route_ticket(ticket_id) == "assigned:dien-luc"
-
     assert statements == [
         "SELECT TICKETS.ID AS",
+        "SELECT AGENCIES.ID AS",
         "INSERT INTO TICKET_EVENTS",
+        "SELECT CATEGORIES.ID AS",
+        "SELECT COMMUNES.ID AS",
         "INSERT INTO OUTBOX_MESSAGES",
         "UPDATE TICKETS SET",
     ]
