@@ -44,8 +44,8 @@ from hotline.tickets.errors import InvalidInput
 from hotline.tickets.services import (
     InboundRecord,
     NewAttachment,
-    add_attachments,
     Report,
+    add_attachments,
     create_ticket,
     find_inbound,
     record_inbound,

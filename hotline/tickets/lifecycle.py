@@ -16,7 +16,6 @@ from hotline.extensions import db
 from hotline.models import OPEN_STATUSES, Ticket, TicketEvent, User
 from hotline.tickets.errors import ConflictError, InvalidTransition, NotFound, PermissionDenied
 from hotline.tickets.permissions import can_act
-from hotline.timeutil import utcnow
 
 # The state machine of SPEC §3: action -> (states it may start from, state it leads to).
 # None as the target means "stays where it is" or "decided by the function".
