@@ -22,11 +22,11 @@ from hotline.admin.forms import (
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.labels import options
 from hotline.models import Agency, CalendarDay, Category, RoutingKeyword, SlaPolicy
 from hotline.routing.services import invalidate_router
 from hotline.sla.cycle import invalidate_calendar
 from hotline.staff.choices import invalidate_choices
-from hotline.staff.labels import options
 from hotline.text import normalize
 
 

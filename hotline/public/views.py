@@ -11,8 +11,8 @@ from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from hotline.extensions import db, limiter
+from hotline.labels import options
 from hotline.models import Category, Ticket
-from hotline.staff.labels import options
 from hotline.staff.search import text_condition
 from hotline.tickets import services
 from hotline.tickets.errors import ConflictError, InvalidInput, InvalidTransition
