@@ -118,10 +118,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from hotline.health import bp as health_bp
-    from hotline.notifications.views import bp as notifications_bp
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(notifications_bp)
 
     from hotline.intake import register_intake
 

@@ -146,7 +146,7 @@ def enqueue_ping_command() -> None:
 @with_appcontext
 def send_digest_command(day) -> None:
     """Queue the daily digest emails now (once per recipient and day), even on a day off."""
-    from hotline.notifications.digest import send_digests
+    from hotline.sla.digest import send_digests
 
     report = send_digests(day.date() if day else None, only_working_days=False)
     click.echo(

@@ -154,7 +154,7 @@ class GatewaySmsSender:
     hex HMAC-SHA256 of the raw body with SMS_GATEWAY_SECRET, as on inbound messages. The
     gateway answers 2xx with an optional JSON `{"id": ...}`; 4xx (except 408/429) means the
     message is refused for good, anything else is retried. Its delivery reports come back
-    to POST /sms/gateway/status (`hotline.notifications.views`).
+    to POST /sms/gateway/status (`hotline.intake.receipts`).
     """
 
     def __init__(self, url: str, secret: str, timeout: float = 10) -> None:
