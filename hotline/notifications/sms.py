@@ -74,6 +74,12 @@ def count_segments(text: str) -> SmsSegments:
 def sms_text(text: str, strip_diacritics: bool | None = None) -> str:
     """Return the body to send: without diacritics when the province chose so.
 
+    The one encoding of every SMS we send: the outbox's messages (`render`) and the replies
+    to an inbound SMS (Twilio's TwiML and the carrier gateway's JSON, in `intake`).
+    Vietnamese with diacritics costs UCS-2 segments of 70 characters; unaccented, a text
+    fits GSM-7's 160, and anything still outside GSM-7 becomes "?" so that one stray
+    character cannot switch the whole message back to UCS-2.
+
     Args:
         text: the rendered Vietnamese text.
         strip_diacritics: override of the SMS_STRIP_DIACRITICS setting.
