@@ -81,12 +81,6 @@ def _policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
     return _policies_cache.get()
 
 
-def invalidate_calendar() -> None:
-    """Forget the cached calendar and SLA policies (after an admin edits either)."""
-    _calendar_cache.invalidate()
-    _policies_cache.invalidate()
-
-
 def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:
     """Return (acknowledge target, resolve target, at-risk ratio) for the category and priority."""
     policy = None
