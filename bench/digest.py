@@ -32,8 +32,8 @@ def main() -> None:
     """Load the tickets, run the sweep once, then time all digests."""
     import logging
 
-    from hotline.notifications.digest import send_digests
     from hotline.notifications.render import render_message
+    from hotline.sla.digest import send_digests
     from hotline.sla.sweep import sweep
 
     logging.disable(logging.INFO)

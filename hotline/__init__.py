@@ -54,12 +54,17 @@ def create_app(config: Any = None) -> Flask:
 
     _init_extensions(app)
     from hotline.observability import init_observability
-    from hotline.security import CookieSessionInterface, init_security_headers
+    from hotline.security import (
+        CookieSessionInterface,
+        init_security_headers,
+        init_session_security,
+    )
     from hotline.templating import init_templating
 
     init_templating(app)
     init_observability(app)
     init_security_headers(app)
+    init_session_security(app)
     app.session_interface = CookieSessionInterface()
     _register_blueprints(app)
     _register_cli(app)
@@ -113,10 +118,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from hotline.health import bp as health_bp
-    from hotline.notifications.views import bp as notifications_bp
 
     app.register_blueprint(health_bp)
-    app.register_blueprint(notifications_bp)
 
     from hotline.intake import register_intake
 
@@ -129,9 +132,14 @@ def _register_blueprints(app: Flask) -> None:
 
     register_simulator(app)
 
-    from hotline.staff.setup import register_staff_ui
+    # The staff side: sign-in, the staff and admin pages; and the citizens' published answers.
+    from hotline.admin import bp as admin_bp
+    from hotline.auth.views import bp as auth_bp
+    from hotline.public.views import bp as answers_bp
+    from hotline.staff import bp as staff_bp
 
-    register_staff_ui(app)
+    for blueprint in (auth_bp, staff_bp, admin_bp, answers_bp):
+        app.register_blueprint(blueprint)
     from hotline.admin.rq import register_rq_dashboard
 
     register_rq_dashboard(app)

@@ -28,10 +28,10 @@ def load_province_command(name: str | None, folder: Path | None, quiet: bool) ->
     """Load (or update) a province's reference data: an idempotent upsert."""
     from tqdm import tqdm
 
+    from hotline.cache import invalidate_caches
     from hotline.province import province_folder
     from hotline.province.files import ProvinceDataError
     from hotline.province.loader import load_province
-    from hotline.sla.cycle import invalidate_calendar
 
     folder = folder or province_folder(name)
 
@@ -42,7 +42,7 @@ def load_province_command(name: str | None, folder: Path | None, quiet: bool) ->
         report = load_province(folder, progress=progress)
     except ProvinceDataError as exc:
         raise click.ClickException(str(exc)) from None
-    invalidate_calendar()
+    invalidate_caches()  # every reference table may have changed
     for label, count in report.counts.items():
         click.echo(f"{label}: {count} ({report.created.get(label, 0)} new)")
 
@@ -146,7 +146,7 @@ def enqueue_ping_command() -> None:
 @with_appcontext
 def send_digest_command(day) -> None:
     """Queue the daily digest emails now (once per recipient and day), even on a day off."""
-    from hotline.notifications.digest import send_digests
+    from hotline.sla.digest import send_digests
 
     report = send_digests(day.date() if day else None, only_working_days=False)
     click.echo(

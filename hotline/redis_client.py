@@ -31,7 +31,12 @@ def parse_sentinels(value: str | None) -> list[tuple[str, int]]:
     return pairs
 
 
-def _url_parts(url: str) -> dict[str, Any]:
+def redis_url_parts(url: str) -> dict[str, Any]:
+    """Return the db number and credentials of a redis:// URL, as Redis client keywords.
+
+    Behind Sentinel the URL names no host to connect to, only the database and the
+    password: the app, the workers and RQ's scheduler (`workers.rq_settings`) read them here.
+    """
     parsed = urlparse(url or "redis://")
     parts: dict[str, Any] = {}
     path = (parsed.path or "/").strip("/")
@@ -48,7 +53,7 @@ def make_redis(config: Mapping[str, Any]) -> Redis:
     sentinels = parse_sentinels(config.get("REDIS_SENTINELS"))
     if not sentinels:
         return Redis.from_url(config["REDIS_URL"], **CLIENT_OPTIONS)
-    parts = _url_parts(config.get("REDIS_URL") or "")
+    parts = redis_url_parts(config.get("REDIS_URL") or "")
     sentinel = Sentinel(
         sentinels,
         sentinel_kwargs={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -65,5 +70,5 @@ def limiter_storage(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | N
     hosts = ",".join(f"{host}:{port}" for host, port in sentinels)
     master = config.get("REDIS_SENTINEL_MASTER") or "hotline"
     # The options reach the master's connections (the URI's password would go to the sentinels).
-    options = {**_url_parts(config.get("REDIS_URL") or ""), "socket_connect_timeout": 0.5}
+    options = {**redis_url_parts(config.get("REDIS_URL") or ""), "socket_connect_timeout": 0.5}
     return f"redis+sentinel://{hosts}/{master}", options

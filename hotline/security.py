@@ -1,9 +1,13 @@
-"""Security headers on every response, and the session cookie's interface."""
+"""Security headers on every response, and the session cookie's interface and settings."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+DEFAULT_SESSION_HOURS = 12
 
 # No inline script anywhere: every script is a file served from 'self'.
 CSP = "; ".join(
@@ -21,6 +25,26 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+
+
+def init_session_security(app: Flask) -> None:
+    """Harden the session cookies whatever the settings say.
+
+    HttpOnly and SameSite always; Secure in production (HTTPS); staff sessions end after
+    STAFF_SESSION_HOURS (default 12) rather than Flask's 31 days.
+    """
+    cfg = app.config
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    if cfg.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if cfg.get("REMEMBER_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        cfg["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    if cfg.get("ENV_NAME") == "production":
+        cfg["SESSION_COOKIE_SECURE"] = True
+        cfg["REMEMBER_COOKIE_SECURE"] = True
+    hours = int(cfg.get("STAFF_SESSION_HOURS", DEFAULT_SESSION_HOURS))
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=hours)
 
 
 def init_security_headers(app: Flask) -> None:

@@ -101,12 +101,12 @@ def _app_context(request, app, redis_conn):
         mutates = request.node.get_closest_marker("mutates_reference") is not None
         _clear_tables(keep_reference=not mutates)
         if mutates:
+            from hotline.cache import invalidate_caches
             from hotline.province import province_folder
             from hotline.province.loader import load_province
-            from hotline.sla.cycle import invalidate_calendar
 
             load_province(province_folder())
-            invalidate_calendar()
+            invalidate_caches()
         db.session.remove()
 
 

@@ -54,7 +54,7 @@ def flush_outbox() -> int:
 
 def send_digests() -> dict:
     """Queue today's digests (the scheduler runs it at 07:00; non-working days are skipped)."""
-    from hotline.notifications.digest import send_digests as digests
+    from hotline.sla.digest import send_digests as digests
 
     report = digests()
     return {"day": report.day.isoformat(), "skipped": report.skipped, "messages": report.messages}

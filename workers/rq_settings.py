@@ -7,15 +7,13 @@ the workers do; otherwise it connects to REDIS_URL.
 from __future__ import annotations
 
 from config.settings import config_for
-from hotline.redis_client import parse_sentinels
+from hotline.redis_client import parse_sentinels, redis_url_parts
 
 _settings = config_for()
 _sentinels = parse_sentinels(_settings.REDIS_SENTINELS)
 
 if _sentinels:
-    from hotline.redis_client import _url_parts
-
-    _parts = _url_parts(_settings.REDIS_URL or "")
+    _parts = redis_url_parts(_settings.REDIS_URL or "")
     SENTINEL = {
         "INSTANCES": _sentinels,
         "MASTER_NAME": _settings.REDIS_SENTINEL_MASTER,

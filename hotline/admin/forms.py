@@ -27,9 +27,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from hotline import labels
+from hotline.labels import options
 from hotline.models import AGENCY_KINDS, PRIORITIES, ROLES, SCOPES
-from hotline.staff import labels
-from hotline.staff.labels import options
 from hotline.users import MIN_PASSWORD_LENGTH, UserError, normalise_email
 
 _REQUIRED = _l("Vui lòng điền trường này.")

@@ -21,23 +21,27 @@ from hotline.admin.forms import (
 )
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
+from hotline.cache import invalidate_caches
 from hotline.extensions import db
+from hotline.labels import options
 from hotline.models import Agency, CalendarDay, Category, RoutingKeyword, SlaPolicy
-from hotline.routing.services import invalidate_router
-from hotline.sla.cycle import invalidate_calendar
-from hotline.staff.choices import invalidate_choices
-from hotline.staff.labels import options
 from hotline.text import normalize
 
 
 def _save(action: str, target: str, data: dict) -> bool:
-    """Audit and commit; False (rolled back) when a unique key is already taken."""
+    """Audit and commit; False (rolled back) when a unique key is already taken.
+
+    Every page here changes reference data that the routing, the SLA clocks and the staff
+    forms keep in memory for a minute: a commit empties those caches of this process, so
+    the change holds from the next request on (other processes follow within the minute).
+    """
     audit.record(action, actor=staff_user(), target=target, data=data)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         return False
+    invalidate_caches()
     return True
 
 
@@ -84,8 +88,6 @@ def agency(agency_id: int | None):
         if not changes:
             return redirect(url_for("admin.agencies"))
         if _save(action, f"agency:{values['code']}", {"changes": changes}):
-            invalidate_router()
-            invalidate_choices()
             flash(_("Đã lưu đơn vị %(name)s.", name=values["name"]), "success")
             return redirect(url_for("admin.agencies"), code=303)
         form.code.errors.append(_("Mã này đã được dùng."))
@@ -139,8 +141,6 @@ def category(category_id: int | None):
         else:
             changes, action = apply_changes(record, values), "admin.category.update"
         if changes and _save(action, f"category:{values['code']}", {"changes": changes}):
-            invalidate_router()
-            invalidate_choices()
             flash(_("Đã lưu lĩnh vực %(name)s.", name=values["name_vi"]), "success")
             return redirect(url_for("admin.category", category_id=record.id), code=303)
         if not changes:
@@ -192,7 +192,6 @@ def add_keyword(category_id: int):
         db.session.add(RoutingKeyword(category_id=record.id, phrase=phrase, weight=weight))
         data = {"phrase": phrase, "weight": weight}
         if _save("admin.keyword.create", f"category:{record.code}", data):
-            invalidate_router()
             flash(_("Đã thêm từ khóa “%(phrase)s”.", phrase=phrase), "success")
         else:
             flash(_("Từ khóa này đã có."), "error")
@@ -212,7 +211,6 @@ def delete_keyword(keyword_id: int):
     data = {"phrase": keyword.phrase, "weight": keyword.weight}
     db.session.delete(keyword)
     _save("admin.keyword.delete", f"category:{code}", data)
-    invalidate_router()
     flash(_("Đã xóa từ khóa."), "success")
     return redirect(url_for("admin.category", category_id=category_id), code=303)
 
@@ -310,7 +308,6 @@ def calendar():
         )
         data = {"day": form.day.data.isoformat(), "kind": form.kind.data, "name": form.name.data}
         if _save("admin.calendar.create", f"day:{form.day.data.isoformat()}", data):
-            invalidate_calendar()
             flash(_("Đã thêm ngày %(day)s.", day=form.day.data.strftime("%d/%m/%Y")), "success")
             return redirect(url_for("admin.calendar"), code=303)
         form.day.errors.append(_("Ngày này đã có trong lịch."))
@@ -332,6 +329,5 @@ def delete_day(day_id: int):
     data = {"day": row.day.isoformat(), "kind": row.kind, "name": row.name}
     db.session.delete(row)
     _save("admin.calendar.delete", f"day:{row.day.isoformat()}", data)
-    invalidate_calendar()
     flash(_("Đã xóa ngày khỏi lịch."), "success")
     return redirect(url_for("admin.calendar"), code=303)

@@ -12,8 +12,8 @@ from hotline.admin.forms import ConfirmForm, UserForm
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.labels import options
 from hotline.models import Agency, User
-from hotline.staff.labels import options
 from hotline.users import normalise_email
 
 

@@ -8,7 +8,7 @@ from hotline.extensions import limiter
 
 # The providers' webhooks: signed deliveries from a few provider addresses. A per-IP limit
 # would throttle a whole carrier, and refusing a delivery would lose a report.
-PROVIDER_BLUEPRINTS = frozenset({"twilio_voice", "twilio_sms", "sms_gateway"})
+PROVIDER_BLUEPRINTS = frozenset({"twilio_voice", "twilio_sms", "sms_gateway", "delivery_receipts"})
 
 
 @limiter.request_filter
@@ -24,11 +24,11 @@ def register_intake(app: Flask) -> None:
     the public web forms keep CSRF. The providers' webhooks are not rate-limited.
     """
     from hotline.extensions import csrf
-    from hotline.intake import api, gateway, open311, sms, voice, web
+    from hotline.intake import api, gateway, open311, receipts, sms, voice, web
     from hotline.storage import init_storage
 
     init_storage(app)
-    for blueprint in (voice.bp, sms.bp, gateway.bp, api.bp, open311.bp):
+    for blueprint in (voice.bp, sms.bp, gateway.bp, receipts.bp, api.bp, open311.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(web.bp)

@@ -9,8 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from hotline.extensions import db
+from hotline.labels import STATUS_LABELS, label  # SPEC §3 labels, one table for every page
 from hotline.models import Category, Commune, Ticket
-from hotline.staff.labels import STATUS_LABELS  # SPEC §3 labels, one table for every page
 from hotline.text import fold
 from hotline.tickets.codes import clean_code, is_valid_code
 
@@ -23,8 +23,7 @@ _LOOKUP_MAX_CHARS = 60
 
 def status_label(status: str) -> str:
     """Return the Vietnamese label of STATUS (translated when another locale is active)."""
-    label = STATUS_LABELS.get(status)
-    return str(label) if label is not None else status
+    return label(STATUS_LABELS, status)
 
 
 def is_answered(ticket: Ticket) -> bool:

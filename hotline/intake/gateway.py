@@ -15,7 +15,8 @@ from datetime import datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
-from hotline.intake.sms import MAX_TEXT, SmsDelivery, handle_sms, sms_text
+from hotline.intake.sms import MAX_TEXT, SmsDelivery, handle_sms
+from hotline.notifications.sms import sms_text
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms_gateway", __name__)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -24,8 +24,8 @@ from hotline.intake.common import (
     ticket_by_code,
 )
 from hotline.intake.twilio_auth import twilio_signed
+from hotline.notifications.sms import sms_text
 from hotline.phones import normalize_phone
-from hotline.text import unaccent
 from hotline.tickets.services import (
     InboundRecord,
     NewAttachment,
@@ -158,15 +158,6 @@ def _twilio_media() -> list[tuple[str, str]]:
     return media
 
 
-def sms_text(text: str) -> str:
-    """Return TEXT as sent by SMS: unaccented when SMS_STRIP_DIACRITICS is on.
-
-    Vietnamese with diacritics costs UCS-2 segments of 70 characters; a province may
-    prefer plain letters to fit 160.
-    """
-    return unaccent(text) if current_app.config.get("SMS_STRIP_DIACRITICS") else text
-
-
 # What `MessagingResponse().message(text)` renders, character for character (a test
 # compares the two): the reply to every SMS, written without building an XML tree.
 _TWIML_MESSAGE = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>{}</Message></Response>'
@@ -174,8 +165,7 @@ _TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response><Message /></Res
 
 
 def twiml_message(text: str) -> Response:
-    """Return TwiML that replies TEXT by SMS."""
-    text = sms_text(text)
+    """Return TwiML that replies TEXT by SMS (TEXT as given: `sms_text` is the caller's)."""
     if not text:
         return Response(_TWIML_EMPTY, mimetype="text/xml")
     return Response(_TWIML_MESSAGE.format(xml_escape(text)), mimetype="text/xml")
@@ -196,4 +186,4 @@ def twilio_sms() -> Response | tuple[str, int]:
         media=_twilio_media(),
         data={"to": request.form.get("To", "")[:40], "provider": "twilio"},
     )
-    return twiml_message(handle_sms(delivery))
+    return twiml_message(sms_text(handle_sms(delivery)))

@@ -74,6 +74,12 @@ def count_segments(text: str) -> SmsSegments:
 def sms_text(text: str, strip_diacritics: bool | None = None) -> str:
     """Return the body to send: without diacritics when the province chose so.
 
+    The one encoding of every SMS we send: the outbox's messages (`render`) and the replies
+    to an inbound SMS (Twilio's TwiML and the carrier gateway's JSON, in `intake`).
+    Vietnamese with diacritics costs UCS-2 segments of 70 characters; unaccented, a text
+    fits GSM-7's 160, and anything still outside GSM-7 becomes "?" so that one stray
+    character cannot switch the whole message back to UCS-2.
+
     Args:
         text: the rendered Vietnamese text.
         strip_diacritics: override of the SMS_STRIP_DIACRITICS setting.
@@ -154,7 +160,7 @@ class GatewaySmsSender:
     hex HMAC-SHA256 of the raw body with SMS_GATEWAY_SECRET, as on inbound messages. The
     gateway answers 2xx with an optional JSON `{"id": ...}`; 4xx (except 408/429) means the
     message is refused for good, anything else is retried. Its delivery reports come back
-    to POST /sms/gateway/status (`hotline.notifications.views`).
+    to POST /sms/gateway/status (`hotline.intake.receipts`).
     """
 
     def __init__(self, url: str, secret: str, timeout: float = 10) -> None:

@@ -11,8 +11,9 @@ from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from hotline.extensions import db, limiter
+from hotline.labels import options
 from hotline.models import Category, Ticket
-from hotline.staff.labels import options
+from hotline.notifications.links import hash_rating_token
 from hotline.staff.search import text_condition
 from hotline.tickets import services
 from hotline.tickets.errors import ConflictError, InvalidInput, InvalidTransition
@@ -103,8 +104,6 @@ class RatingForm(FlaskForm):
 
 
 def _ticket_for_token(token: str) -> Ticket | None:
-    from hotline.notifications.links import hash_rating_token
-
     if not token or len(token) > 100:
         return None
     return db.session.execute(

@@ -10,14 +10,13 @@ does this module whenever the category's scope needs a commune that the ticket d
 from __future__ import annotations
 
 import logging
-import time as _time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
+from hotline.cache import TimedCache
 from hotline.extensions import db
 from hotline.models import Agency, AreaAgency, Category, Commune, RoutingKeyword, Ticket, User
 from hotline.routing.rules import CategoryClassifier, CommuneMatcher, KeywordRule
@@ -141,20 +140,17 @@ def _load_router() -> Router:
     )
 
 
+_router_cache = TimedCache("router", _load_router, ROUTER_TTL_SECONDS)
+
+
 def get_router() -> Router:
     """Return the routing data of this process, reloaded when older than a minute."""
-    cache = current_app.extensions.setdefault("hotline_router", {})
-    entry = cache.get("router")
-    if entry and _time.monotonic() - entry[0] < ROUTER_TTL_SECONDS:
-        return entry[1]
-    router = _load_router()
-    cache["router"] = (_time.monotonic(), router)
-    return router
+    return _router_cache.get()
 
 
 def invalidate_router() -> None:
     """Forget this process's routing data (after an admin edits keywords or communes)."""
-    current_app.extensions.setdefault("hotline_router", {}).pop("router", None)
+    _router_cache.invalidate()
 
 
 def agency_for(

@@ -6,12 +6,11 @@ province's calendar and policies and writes the ticket's SLA fields (no commit).
 
 from __future__ import annotations
 
-import time as _time
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
+from hotline.cache import TimedCache
 from hotline.extensions import db
 from hotline.models import CalendarDay, SlaPolicy, Ticket, TicketEvent
 from hotline.province import province_json
@@ -29,15 +28,7 @@ DEFAULT_AT_RISK_RATIO = 0.75
 LEADERSHIP_AFTER_WORKING_DAYS = 2
 
 
-def get_calendar() -> WorkingCalendar:
-    """Return the province's working calendar: office hours from its file, days from the database.
-
-    Cached for a minute per process; admin changes call `invalidate_calendar`.
-    """
-    cache = current_app.extensions.setdefault("hotline_calendar", {})
-    entry = cache.get("calendar")
-    if entry and _time.monotonic() - entry[0] < CALENDAR_TTL_SECONDS:
-        return entry[1]
+def _load_calendar() -> WorkingCalendar:
     data = dict(province_json("calendar.json"))
     with db.session.no_autoflush:
         rows = db.session.execute(select(CalendarDay)).scalars().all()
@@ -48,28 +39,10 @@ def get_calendar() -> WorkingCalendar:
         data["working_days"] = [
             {"date": r.day.isoformat(), "name": r.name} for r in rows if r.kind == "work"
         ]
-    calendar = WorkingCalendar.from_dict(data)
-    cache["calendar"] = (_time.monotonic(), calendar)
-    return calendar
+    return WorkingCalendar.from_dict(data)
 
 
-def invalidate_calendar() -> None:
-    """Forget the cached calendar and SLA policies (after an admin edits either)."""
-    cache = current_app.extensions.setdefault("hotline_calendar", {})
-    cache.pop("calendar", None)
-    cache.pop("policies", None)
-
-
-def _policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
-    """Return every SLA policy by (category id, priority); cached for a minute per process.
-
-    Read on every assignment and deadline change: a query each time would be most of the
-    routing's cost.
-    """
-    cache = current_app.extensions.setdefault("hotline_calendar", {})
-    entry = cache.get("policies")
-    if entry and _time.monotonic() - entry[0] < CALENDAR_TTL_SECONDS:
-        return entry[1]
+def _load_policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
     # no_autoflush: reading policies must not flush (and version-bump) a ticket midway.
     with db.session.no_autoflush:
         rows = db.session.execute(
@@ -81,12 +54,31 @@ def _policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
                 SlaPolicy.at_risk_ratio,
             )
         ).all()
-    policies = {
+    return {
         (cat, prio): (timedelta(minutes=ack), timedelta(minutes=res), ratio)
         for cat, prio, ack, res, ratio in rows
     }
-    cache["policies"] = (_time.monotonic(), policies)
-    return policies
+
+
+_calendar_cache = TimedCache("calendar", _load_calendar, CALENDAR_TTL_SECONDS)
+_policies_cache = TimedCache("SLA policies", _load_policies, CALENDAR_TTL_SECONDS)
+
+
+def get_calendar() -> WorkingCalendar:
+    """Return the province's working calendar: office hours from its file, days from the database.
+
+    Cached for a minute per process; admin changes empty the cache (`invalidate_caches`).
+    """
+    return _calendar_cache.get()
+
+
+def _policies() -> dict[tuple[int, str], tuple[timedelta, timedelta, float]]:
+    """Return every SLA policy by (category id, priority); cached for a minute per process.
+
+    Read on every assignment and deadline change: a query each time would be most of the
+    routing's cost.
+    """
+    return _policies_cache.get()
 
 
 def targets_for(ticket: Ticket) -> tuple[timedelta, timedelta, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hotline.staff import labels
+from hotline import labels
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 

@@ -1,23 +1,22 @@
 """Reference data for the staff forms' drop-downs, cached per process for a minute.
 
 Every queue and ticket page offers the categories, the 102 communes and the agencies;
-reading them on each request would cost more than the page's own query. Admin changes
-call `invalidate_choices` (other processes catch up within the minute).
+reading them on each request would cost more than the page's own query. An admin change
+empties every cache of its process (`hotline.cache.invalidate_caches`); other processes
+catch up within the minute.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
+from hotline.cache import TimedCache
 from hotline.extensions import db
 from hotline.models import Agency, Category, Commune
 
 TTL_SECONDS = 60
-_KEY = "hotline_staff_choices"
 
 
 @dataclass(frozen=True)
@@ -66,16 +65,14 @@ def _load() -> ReferenceChoices:
     )
 
 
+_choices_cache = TimedCache("staff choices", _load, TTL_SECONDS)
+
+
 def reference_choices() -> ReferenceChoices:
     """Return the cached reference lists, reloading them after TTL_SECONDS."""
-    cache = current_app.extensions.setdefault(_KEY, {})
-    entry = cache.get("choices")
-    if entry is None or time.monotonic() - entry[0] > TTL_SECONDS:
-        entry = (time.monotonic(), _load())
-        cache["choices"] = entry
-    return entry[1]
+    return _choices_cache.get()
 
 
 def invalidate_choices() -> None:
     """Forget the cached lists (after an admin changes agencies, categories or communes)."""
-    current_app.extensions.setdefault(_KEY, {}).pop("choices", None)
+    _choices_cache.invalidate()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 
+from hotline import labels
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
 from hotline.models import CHANNELS
-from hotline.staff import bp, labels
+from hotline.staff import bp
 from hotline.staff.choices import reference_choices
 from hotline.staff.export import csv_response
 from hotline.staff.stats import build_dashboard

@@ -10,11 +10,12 @@ from flask import Response, request, stream_with_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from hotline import labels
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
 from hotline.models import Ticket
-from hotline.staff import bp, labels
+from hotline.staff import bp
 from hotline.staff.queue import QueueFilterForm, QueueFilters, filtered_tickets, ordered
 from hotline.timeutil import to_local, utcnow
 

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from hotline.staff.labels import options
+from hotline.labels import options
 from hotline.tickets.codes import clean_code, is_valid_code
 
 

@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.labels import options
 from hotline.phones import normalize_phone
 from hotline.staff import bp
 from hotline.staff.choices import reference_choices
 from hotline.staff.forms import NewTicketForm
-from hotline.staff.labels import options
 from hotline.tickets import services
 from hotline.tickets.errors import InvalidInput
 

@@ -11,12 +11,12 @@ from sqlalchemy import Select, and_, func, or_, select, tuple_
 from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
+from hotline import labels
 from hotline.extensions import db
+from hotline.labels import options
 from hotline.models import CHANNELS, STATUSES, Ticket
 from hotline.models import User as UserModel
-from hotline.staff import labels
 from hotline.staff.choices import reference_choices
-from hotline.staff.labels import options
 from hotline.staff.scope import scoped
 from hotline.staff.search import search_condition
 from hotline.timeutil import LOCAL_TZ, utcnow

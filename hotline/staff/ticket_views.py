@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.labels import ACTION_LABELS, options
 from hotline.models import Ticket, TicketEvent, User
 from hotline.routing.services import reroute_ticket
 from hotline.sla.cycle import get_calendar
 from hotline.staff import bp, forms
 from hotline.staff.choices import reference_choices
-from hotline.staff.labels import ACTION_LABELS, options
 from hotline.staff.privacy import contact_for
 from hotline.staff.scope import ticket_or_404
 from hotline.staff.sla_display import running_deadline

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from hotline.staff.choices import invalidate_choices
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -149,4 +151,5 @@ def page(new_page):
 @pytest.fixture(autouse=True)
 def _fresh_reference_choices(app):
     """Forget the staff forms' cached reference lists: tests reload reference data."""
-    app.extensions.pop("hotline_staff_choices", None)
+    with app.app_context():
+        invalidate_choices()

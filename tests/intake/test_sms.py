@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import Attachment, InboundMessage
+from hotline.notifications.sms import count_segments, sms_text
 from hotline.tickets.codes import damm_digit
 from tests import factories
 from tests.intake.conftest import (
@@ -250,6 +251,24 @@ def test_replies_can_be_sent_without_diacritics(client, app):
         assert gateway.isascii()
     finally:
         app.config["SMS_STRIP_DIACRITICS"] = False
+
+
+def test_both_routes_encode_their_replies_like_the_outbox(client, app):
+    """Test that Twilio's and the gateway's replies to the same look-up are one text, encoded
+    by the outbox's `sms_text`: unaccented and GSM-7 with SMS_STRIP_DIACRITICS, as is."""
+    ticket = factories.ticket(status="assigned")
+    expected = f"Phản ánh {ticket.code}: Đã chuyển xử lý."
+    for strip in (False, True):
+        app.config["SMS_STRIP_DIACRITICS"] = strip
+        try:
+            twilio = _sms(client, f"TRA {ticket.code}", sid=f"SM-both-{strip}")
+            payload = {**PAYLOAD, "message_id": f"vt-both-{strip}", "text": f"TRA {ticket.code}"}
+            gateway = gateway_post(client, payload).json["reply"]
+            assert twilio == gateway == sms_text(expected, strip_diacritics=strip)
+        finally:
+            app.config["SMS_STRIP_DIACRITICS"] = False
+    assert count_segments(gateway).encoding == "GSM-7"
+    assert gateway == f"Phan anh {ticket.code}: Da chuyen xu ly."
 
 
 def test_provider_webhooks_are_never_rate_limited():

@@ -8,6 +8,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from hotline.staff.choices import invalidate_choices
 from tests.web.staff_helpers import login, make_user, staff_client
 
 CATALOG = Path(__file__).resolve().parents[2] / "hotline" / "translations" / "en" / "LC_MESSAGES"
@@ -50,4 +51,5 @@ def anon(app):
 @pytest.fixture(autouse=True)
 def _fresh_reference_choices(app):
     """Forget the staff forms' cached reference lists: tests reload reference data."""
-    app.extensions.pop("hotline_staff_choices", None)
+    with app.app_context():
+        invalidate_choices()

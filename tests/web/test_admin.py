@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import AuditEntry, CalendarDay, RoutingKeyword, SlaPolicy, User
-from hotline.sla.cycle import get_calendar
+from hotline.models import AuditEntry, CalendarDay, RoutingKeyword, SlaPolicy, Ticket, User
+from hotline.routing.services import get_router
+from hotline.sla.cycle import get_calendar, targets_for
+from hotline.staff.choices import reference_choices
 from hotline.timeutil import utcnow
 from tests.web.staff_helpers import (
     PASSWORD,
@@ -120,6 +122,8 @@ def test_keywords_added_and_removed_are_audited(signed_in):
     client, _ = signed_in("admin")
     power = category("dien")
     path = f"/admin/categories/{power.id}"
+    text = "Nhà tôi bị chập cháy công tơ từ tối qua"
+    assert "chập cháy công tơ" not in get_router().classifier.classify(text).matched  # cached
     added = _post(
         client,
         f"/admin/categories/{power.id}/keywords",
@@ -132,6 +136,7 @@ def test_keywords_added_and_removed_are_audited(signed_in):
     ).scalar_one()
     assert keyword.weight == 4.0
     assert "chập cháy công tơ" in client.get(path).get_data(as_text=True)
+    assert "chập cháy công tơ" in get_router().classifier.classify(text).matched  # at once
     removed = _post(client, f"/admin/keywords/{keyword.id}/delete", {}, path)
     assert removed.status_code == 303
     assert db.session.get(RoutingKeyword, keyword.id) is None
@@ -151,9 +156,13 @@ def test_category_edit_is_audited(signed_in):
         "agency": str(road.agency_id),
         "active": "y",
     }
+    names = dict(reference_choices().category_options("vi"))  # cached in this process
+    assert names[road.id] == "Giao thông"
     assert _post(client, f"/admin/categories/{road.id}", form).status_code == 303
     entry = _audit("admin.category.update")[0]
     assert entry.data["changes"]["name_vi"] == ["Giao thông", "Giao thông vận tải"]
+    # The staff forms show the new name at once, not after the cache's minute.
+    assert dict(reference_choices().category_options("vi"))[road.id] == "Giao thông vận tải"
 
 
 @pytest.mark.mutates_reference
@@ -163,6 +172,8 @@ def test_sla_policy_edit_in_working_hours(signed_in):
     policy = db.session.execute(
         select(SlaPolicy).filter_by(category_id=category("dien").id, priority="urgent")
     ).scalar_one()
+    urgent_power_cut = Ticket(category_id=policy.category_id, priority="urgent")
+    before = targets_for(urgent_power_cut)  # the policies are now cached in this process
     form = {"acknowledge_hours": "0.5", "resolve_hours": "3", "at_risk_percent": "80"}
     bad = _post(client, f"/admin/sla/{policy.id}", {**form, "resolve_hours": "0.25"})
     assert bad.status_code == 400
@@ -171,6 +182,8 @@ def test_sla_policy_edit_in_working_hours(signed_in):
     fresh = db.session.get(SlaPolicy, policy.id)
     assert (fresh.acknowledge_minutes, fresh.resolve_minutes, fresh.at_risk_ratio) == (30, 180, 0.8)
     assert _audit("admin.sla.update")[0].target == "sla:dien:urgent"
+    after = (timedelta(minutes=30), timedelta(minutes=180), 0.8)
+    assert before != after and targets_for(urgent_power_cut) == after  # at once, not in a minute
 
 
 @pytest.mark.mutates_reference

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import AuditEntry, User
-from hotline.staff.setup import init_session_security
+from hotline.security import init_session_security
 from hotline.timeutil import utcnow
 from tests.web.staff_helpers import PASSWORD, csrf_from, login, make_user, staff_client
 

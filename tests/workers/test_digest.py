@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import OutboxMessage
-from hotline.notifications.digest import send_digests
 from hotline.notifications.render import render_message
+from hotline.sla.digest import send_digests
 from hotline.sla.sweep import sweep
 from hotline.tickets import services
 from tests.workers.conftest import add_user, assigned_ticket

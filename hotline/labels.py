@@ -1,4 +1,9 @@
-"""Vietnamese labels (translatable) for the codes stored on tickets, users and events."""
+"""Vietnamese labels (translatable) for the codes stored on tickets, users and events.
+
+One table per code, shared by every layer that shows a code to a person: the staff and admin
+pages, the public pages and the intake replies (an SMS look-up answers with the status label).
+It lives outside `staff` so that intake does not depend on the staff UI.
+"""
 
 from __future__ import annotations
 

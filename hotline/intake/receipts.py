@@ -1,5 +1,9 @@
 """Delivery receipts for the SMS we sent: Twilio's status callback and the carrier gateway's.
 
+Inbound provider webhooks, so they live with the other webhooks in intake (which verifies
+the providers' signatures); the outbox records the status (`notifications.sender`), and
+notifications never imports intake.
+
 - `POST /twilio/sms/status`: Twilio's form (MessageSid, MessageStatus, ErrorCode), signed.
 - `POST /sms/gateway/status`: JSON `{"id", "message_id", "status", "error_code"}`, signed
   like every gateway request (`X-Hotline-Signature`, HMAC-SHA256 of the raw body with
@@ -10,6 +14,7 @@
   not), in any case.
 
 Both answer 204 for a message we do not know: a receipt is never worth a provider's retry.
+Like every provider webhook they are exempt from CSRF and rate limits (`register_intake`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,12 @@ import logging
 
 from flask import Blueprint, abort, jsonify, request
 
-from hotline.extensions import csrf, limiter
 from hotline.intake.gateway import signature_ok
 from hotline.intake.twilio_auth import twilio_signed
 from hotline.notifications.sender import record_delivery_status
 
 log = logging.getLogger(__name__)
-bp = Blueprint("notifications", __name__)
+bp = Blueprint("delivery_receipts", __name__)
 
 # A gateway's statuses, ours and SMPP's, as the outbox records them (None: not final).
 GATEWAY_STATUSES: dict[str, str | None] = {
@@ -48,8 +52,6 @@ GATEWAY_STATUSES: dict[str, str | None] = {
 
 
 @bp.post("/twilio/sms/status")
-@csrf.exempt
-@limiter.exempt
 @twilio_signed
 def twilio_sms_status():
     """Record MessageStatus for MessageSid; 204 even for an unknown sid (nothing to retry)."""
@@ -87,8 +89,6 @@ def _receipt_errors(payload: object) -> dict[str, list[str]]:
 
 
 @bp.post("/sms/gateway/status")
-@csrf.exempt
-@limiter.exempt
 def gateway_sms_status():
     """Record the carrier gateway's delivery report; 204 even for an unknown message."""
     body = request.get_data(cache=True)

@@ -2,7 +2,8 @@
 
 Written to the outbox as one email per recipient and day (the idempotency key holds the
 date), so running it twice, by the scheduler and by hand, sends nothing twice. The states
-are those the SLA sweep keeps current.
+are those the SLA sweep keeps current. It is an SLA report that notifications deliver, so it
+lives in `sla` (which calls down into notifications; notifications never imports sla).
 """
 
 from __future__ import annotations
