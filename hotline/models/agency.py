@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.extensions import db
+from hotline.extensions import Model
 
 AGENCY_KINDS = ("department", "police", "utility", "commune", "triage", "office")
 
 
-class Agency(db.Model):
+class Agency(Model):
     """A body that answers tickets: a department, a utility, a commune's People's Committee."""
 
     __tablename__ = "agencies"
@@ -32,7 +32,7 @@ class Agency(db.Model):
         return f"<Agency {self.code}>"
 
 
-class Commune(db.Model):
+class Commune(Model):
     """A commune-level unit (xã or phường) of the province."""
 
     __tablename__ = "communes"

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.extensions import db
+from hotline.extensions import Model
 from hotline.models.types import UTCDateTime
 from hotline.timeutil import utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One staff action: who, what, on which record, when."""
 
     __tablename__ = "audit_entries"

@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.extensions import db
+from hotline.extensions import Model
 
 
-class CalendarDay(db.Model):
+class CalendarDay(Model):
     """A date whose working status differs from the usual week and public holidays."""
 
     __tablename__ = "calendar_days"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.extensions import db
+from hotline.extensions import Model
 from hotline.models.agency import Agency
 
 SCOPES = ("local", "provincial", "by-area")
 PRIORITIES = ("urgent", "normal", "complex")
 
 
-class Category(db.Model):
+class Category(Model):
     """A field of complaints (lĩnh vực); the Open311 service."""
 
     __tablename__ = "categories"
@@ -37,7 +37,7 @@ class Category(db.Model):
         return f"<Category {self.code}>"
 
 
-class RoutingKeyword(db.Model):
+class RoutingKeyword(Model):
     """A phrase that points to a category, with its weight."""
 
     __tablename__ = "routing_keywords"
@@ -51,7 +51,7 @@ class RoutingKeyword(db.Model):
     category: Mapped[Category] = relationship(lazy="joined")
 
 
-class AreaAgency(db.Model):
+class AreaAgency(Model):
     """For a by-area category: which agency serves communes of a former province."""
 
     __tablename__ = "area_agencies"
@@ -65,7 +65,7 @@ class AreaAgency(db.Model):
     agency: Mapped[Agency] = relationship(lazy="joined")
 
 
-class SlaPolicy(db.Model):
+class SlaPolicy(Model):
     """Working-time targets for one category and priority."""
 
     __tablename__ = "sla_policies"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.extensions import db
+from hotline.extensions import Model
 from hotline.models.types import UTCDateTime
 from hotline.timeutil import utcnow
 
@@ -16,7 +16,7 @@ from hotline.timeutil import utcnow
 OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "failed", "undelivered")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An SMS or email to send, written in the transaction of the change that causes it."""
 
     __tablename__ = "outbox_messages"
@@ -45,7 +45,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class EscalationStep(db.Model):
+class EscalationStep(Model):
     """One rung of the escalation ladder reached by one ticket, timer and deadline: taken once."""
 
     __tablename__ = "escalation_steps"

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hotline.extensions import db
+from hotline.extensions import Model
 from hotline.models.agency import Agency, Commune
 from hotline.models.category import Category
 from hotline.models.types import UTCDateTime
@@ -66,7 +66,7 @@ QUEUE_FILTER_COLUMNS = [
 ]
 
 
-class Ticket(db.Model):
+class Ticket(Model):
     """A citizen's report and everything the province does with it."""
 
     __tablename__ = "tickets"
@@ -247,7 +247,7 @@ class Ticket(db.Model):
         return f"<Ticket {self.code} {self.status}>"
 
 
-class TicketEvent(db.Model):
+class TicketEvent(Model):
     """One append-only entry of a ticket's history."""
 
     __tablename__ = "ticket_events"
@@ -304,7 +304,7 @@ class TicketEvent(db.Model):
         }
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A photo, MMS medium or call recording kept with a ticket."""
 
     __tablename__ = "attachments"
@@ -322,7 +322,7 @@ class Attachment(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
 
 
-class InboundMessage(db.Model):
+class InboundMessage(Model):
     """A webhook delivery, keyed by channel and provider id: the dedupe key of every webhook."""
 
     __tablename__ = "inbound_messages"
