@@ -24,7 +24,7 @@ def select_locale() -> Locale:
 def _locale_code() -> str:
     supported = current_app.config.get("LANGUAGES", ("vi", "en"))
     wanted = request.args.get("lang") if request else None
-    if wanted in supported:
+    if wanted is not None and wanted in supported:
         session["lang"] = wanted
         return wanted
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "vi")
@@ -35,6 +35,6 @@ def _locale_code() -> str:
     if session.get("lang") in supported:
         return session["lang"]
     user_locale = getattr(current_user, "locale", None)
-    if user_locale in supported:
+    if user_locale is not None and user_locale in supported:
         return user_locale
     return default

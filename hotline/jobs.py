@@ -62,7 +62,7 @@ def get_queue(name: str = "default") -> Queue:
 
 
 def enqueue_after_commit(
-    session: Session,
+    session: Session | scoped_session[Any],
     name: str,
     *args: Any,
     queue: str = "default",
@@ -74,7 +74,8 @@ def enqueue_after_commit(
     """Push job NAME once SESSION's transaction commits; forget it if it rolls back.
 
     Args:
-        session: the SQLAlchemy session whose commit releases the job.
+        session: the SQLAlchemy session whose commit releases the job (`db.session`, the
+            scoped session, stands for the current one).
         name: a key of JOB_PATHS.
         *args: positional arguments of the job (ids and plain values).
         queue: the RQ queue name.
@@ -87,14 +88,13 @@ def enqueue_after_commit(
     defer_job(session, PendingJob(JOB_PATHS[name], args, kwargs, queue, job_id, retry, fresh))
 
 
-def defer_job(session: Session, job: PendingJob) -> None:
+def defer_job(session: Session | scoped_session[Any], job: PendingJob) -> None:
     """Push JOB once SESSION's transaction commits; forget it if it rolls back."""
-    if isinstance(session, scoped_session):
-        session = session()
-    if not session.in_transaction():
+    current: Session = session() if isinstance(session, scoped_session) else session
+    if not current.in_transaction():
         # Begin the transaction now, so a rollback before any SQL still discards the job.
-        session.connection()
-    session.info.setdefault("pending_jobs", []).append(job)
+        current.connection()
+    current.info.setdefault("pending_jobs", []).append(job)
 
 
 _WAITING_STATES = ("queued", "started", "deferred", "scheduled")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -154,7 +156,7 @@ class KeywordForm(FlaskForm):
     weight = DecimalField(
         _l("Trọng số"),
         places=1,
-        default=1,
+        default=Decimal(1),
         validators=[InputRequired(_REQUIRED), NumberRange(min=0.1, max=20)],
     )
     submit = SubmitField(_l("Thêm từ khóa"))

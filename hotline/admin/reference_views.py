@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -23,6 +24,7 @@ from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.cache import invalidate_caches
 from hotline.extensions import db
+from hotline.forms import add_error
 from hotline.labels import options
 from hotline.models import Agency, CalendarDay, Category, RoutingKeyword, SlaPolicy
 from hotline.text import normalize
@@ -73,7 +75,7 @@ def agency(agency_id: int | None):
     if form.validate_on_submit():
         values = {
             "code": form.code.data,
-            "name": form.name.data.strip(),
+            "name": (form.name.data or "").strip(),
             "kind": form.kind.data,
             "emails": form.emails.data or "",
             "notify_new_tickets": bool(form.notify_new_tickets.data),
@@ -90,7 +92,7 @@ def agency(agency_id: int | None):
         if _save(action, f"agency:{values['code']}", {"changes": changes}):
             flash(_("Đã lưu đơn vị %(name)s.", name=values["name"]), "success")
             return redirect(url_for("admin.agencies"), code=303)
-        form.code.errors.append(_("Mã này đã được dùng."))
+        add_error(form.code, _("Mã này đã được dùng."))
     status = 400 if request.method == "POST" else 200
     return _render_form(title, form, url_for("admin.agencies"), status)
 
@@ -126,8 +128,8 @@ def category(category_id: int | None):
     if form.validate_on_submit():
         values = {
             "code": form.code.data,
-            "name_vi": form.name_vi.data.strip(),
-            "name_en": form.name_en.data.strip(),
+            "name_vi": (form.name_vi.data or "").strip(),
+            "name_en": (form.name_en.data or "").strip(),
             "scope": form.scope.data,
             "agency_id": int(form.agency.data) if form.agency.data else None,
             "ivr_key": form.ivr_key.data,
@@ -145,8 +147,9 @@ def category(category_id: int | None):
             return redirect(url_for("admin.category", category_id=record.id), code=303)
         if not changes:
             return redirect(url_for("admin.category", category_id=record.id), code=303)
-        form.code.errors.append(_("Mã này đã được dùng."))
-    keywords, policies = [], []
+        add_error(form.code, _("Mã này đã được dùng."))
+    keywords: Sequence[RoutingKeyword] = ()
+    policies: Sequence[SlaPolicy] = ()
     if record is not None and record.id:
         keywords = (
             db.session.execute(
@@ -187,7 +190,8 @@ def add_keyword(category_id: int):
     record = db.session.get(Category, category_id) or abort(404)
     form = KeywordForm()
     if form.validate_on_submit():
-        phrase = normalize(form.phrase.data)
+        phrase = normalize(form.phrase.data or "")
+        assert form.weight.data is not None  # InputRequired has rejected a missing weight
         weight = float(form.weight.data)
         db.session.add(RoutingKeyword(category_id=record.id, phrase=phrase, weight=weight))
         data = {"phrase": phrase, "weight": weight}
@@ -235,10 +239,14 @@ def sla_policies():
 
 
 def _policy_values(form: SlaPolicyForm) -> dict:
+    acknowledge, resolve = form.acknowledge_hours.data, form.resolve_hours.data
+    at_risk = form.at_risk_percent.data
+    # Called on a validated form only: InputRequired has rejected a missing value.
+    assert acknowledge is not None and resolve is not None and at_risk is not None
     return {
-        "acknowledge_minutes": int(form.acknowledge_hours.data * 60),
-        "resolve_minutes": int(form.resolve_hours.data * 60),
-        "at_risk_ratio": form.at_risk_percent.data / 100,
+        "acknowledge_minutes": int(acknowledge * 60),
+        "resolve_minutes": int(resolve * 60),
+        "at_risk_ratio": at_risk / 100,
     }
 
 
@@ -303,14 +311,16 @@ def calendar():
     form = CalendarDayForm()
     status = 200
     if form.validate_on_submit():
+        day = form.day.data
+        assert day is not None  # InputRequired and the date parser have rejected anything else
         db.session.add(
-            CalendarDay(day=form.day.data, kind=form.kind.data, name=(form.name.data or "").strip())
+            CalendarDay(day=day, kind=form.kind.data, name=(form.name.data or "").strip())
         )
-        data = {"day": form.day.data.isoformat(), "kind": form.kind.data, "name": form.name.data}
-        if _save("admin.calendar.create", f"day:{form.day.data.isoformat()}", data):
-            flash(_("Đã thêm ngày %(day)s.", day=form.day.data.strftime("%d/%m/%Y")), "success")
+        data = {"day": day.isoformat(), "kind": form.kind.data, "name": form.name.data}
+        if _save("admin.calendar.create", f"day:{day.isoformat()}", data):
+            flash(_("Đã thêm ngày %(day)s.", day=day.strftime("%d/%m/%Y")), "success")
             return redirect(url_for("admin.calendar"), code=303)
-        form.day.errors.append(_("Ngày này đã có trong lịch."))
+        add_error(form.day, _("Ngày này đã có trong lịch."))
     if request.method == "POST":
         status = 400
     days = db.session.execute(select(CalendarDay).order_by(CalendarDay.day.desc())).scalars().all()

@@ -54,7 +54,9 @@ def _guard() -> Response | None:
     if request.blueprint != BLUEPRINT:
         return None
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        from hotline.extensions import login_manager
+
+        return login_manager.unauthorized()
     if current_user.role != "admin":
         abort(403)
     args = request.view_args or {}
@@ -102,7 +104,8 @@ def _harden_answer(response: Response) -> Response:
 
 def _use_app_redis() -> None:
     # Runs after rq-dashboard's own hook, which builds a client from a URL on every request.
-    current_app.redis_conn = current_app.extensions["hotline_redis"]
+    # rq-dashboard reads its connection from an attribute it adds to the Flask app.
+    current_app.redis_conn = current_app.extensions["hotline_redis"]  # type: ignore[attr-defined]
 
 
 def register_rq_dashboard(app: Flask) -> None:
@@ -120,7 +123,7 @@ def register_rq_dashboard(app: Flask) -> None:
     app.config.setdefault("RQ_DASHBOARD_REDIS_SENTINELS", None)
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 5000)
     setup_rq_connection(app)
-    app.redis_conn = app.extensions["hotline_redis"]
+    app.redis_conn = app.extensions["hotline_redis"]  # type: ignore[attr-defined]  # as above
     csrf.exempt(blueprint)
     app.before_request(_guard)
     app.after_request(_harden_answer)

@@ -12,6 +12,7 @@ from hotline.admin.forms import ConfirmForm, UserForm
 from hotline.auth import audit
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.forms import add_error
 from hotline.labels import options
 from hotline.models import Agency, User
 from hotline.users import normalise_email
@@ -42,24 +43,24 @@ def user(user_id: int | None):
         form.agency.data = str(record.agency_id or "")
         form.password.data = ""
     if form.validate_on_submit():
-        email = normalise_email(form.email.data)
+        email = normalise_email(form.email.data or "")
         taken = db.session.execute(
             select(User.id).where(func.lower(User.email) == email, User.id != (user_id or 0))
         ).first()
         if record is None and not form.password.data:
-            form.password.errors.append(_("Vui lòng đặt mật khẩu cho tài khoản mới."))
+            add_error(form.password, _("Vui lòng đặt mật khẩu cho tài khoản mới."))
         elif taken:
-            form.email.errors.append(_("Email này đã có tài khoản."))
+            add_error(form.email, _("Email này đã có tài khoản."))
         elif (
             record is not None
             and record.id == staff_user().id
             and (form.role.data != "admin" or not form.active.data)
         ):
-            form.role.errors.append(_("Không thể tự bỏ quyền quản trị của chính mình."))
+            add_error(form.role, _("Không thể tự bỏ quyền quản trị của chính mình."))
         else:
             values = {
                 "email": email,
-                "name": form.name.data.strip(),
+                "name": (form.name.data or "").strip(),
                 "role": form.role.data,
                 "agency_id": int(form.agency.data) if form.agency.data else None,
                 "active": bool(form.active.data),

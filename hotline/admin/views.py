@@ -41,10 +41,11 @@ def audit():
     entries = db.session.execute(stmt).scalars().all()
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
-    actors = {}
+    actors: dict[int, str] = {}
     ids = {e.actor_id for e in entries if e.actor_id}
     if ids:
-        actors = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+        rows = db.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        actors = dict(rows.tuples().all())
     return render_template(
         "admin/audit.html",
         entries=entries,

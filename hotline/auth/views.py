@@ -21,6 +21,7 @@ from hotline.auth import services
 from hotline.auth.access import staff_user
 from hotline.auth.forms import LoginForm, PasswordChangeForm
 from hotline.extensions import limiter
+from hotline.forms import add_error
 from hotline.timeutil import to_local
 
 bp = Blueprint("auth", __name__)
@@ -56,7 +57,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        result = services.authenticate(form.email.data, form.password.data)
+        result = services.authenticate(form.email.data or "", form.password.data or "")
         if result.user is not None:
             lang = session.get("lang")
             session.clear()  # a fresh session on sign-in
@@ -113,10 +114,13 @@ def change_password():
         user = staff_user()
         try:
             services.change_password(
-                user, form.current_password.data, form.new_password.data, form.confirm.data
+                user,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                form.confirm.data or "",
             )
         except services.PasswordError as exc:
-            getattr(form, exc.field).errors.append(_PASSWORD_MESSAGES[exc.message]())
+            add_error(getattr(form, exc.field), _PASSWORD_MESSAGES[exc.message]())
             status = 400
         else:
             login_user(user)  # the session id carries the new password's stamp

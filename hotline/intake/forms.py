@@ -96,7 +96,8 @@ def strip_metadata(image: Image.Image) -> tuple[bytes, int, int]:
     options: dict = {}
     if image.info.get("icc_profile"):
         options["icc_profile"] = image.info["icc_profile"]
-    if image.format == "JPEG":
+    # (A JPEG is opened as a JpegImageFile, the class that holds its quantisation tables.)
+    if image.format == "JPEG" and isinstance(image, JpegImagePlugin.JpegImageFile):
         # The photo's own quantisation tables and chroma subsampling, turned or not: the
         # copy keeps the original's quality and about its size.
         options["qtables"] = image.quantization
@@ -159,9 +160,9 @@ class ReportForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [("", _l("Chưa rõ / lĩnh vực khác"))] + [
-            (c.code, c.name_vi) for c in active_categories()
-        ]
+        categories = [(c.code, c.name_vi) for c in active_categories()]
+        self.category.choices = [("", _l("Chưa rõ / lĩnh vực khác")), *categories]
+        self.category_codes = {code for code, _name in categories}
         self.commune_options = [
             (c.code, c.full_name, commune_search_key(c)) for c in all_communes()
         ]
@@ -174,12 +175,12 @@ class ReportForm(FlaskForm):
 
     def validate_category(self, field: SelectField) -> None:
         """The field must be one of the listed categories (or none)."""
-        if field.data and field.data not in {code for code, _label in field.choices}:
+        if field.data and field.data not in self.category_codes:
             raise ValidationError(_l("Xin chọn lĩnh vực trong danh sách."))
 
     def validate_commune(self, field: SelectField) -> None:
         """The commune must be one of the province's (or none)."""
-        if field.data and field.data not in {code for code, _label in field.choices}:
+        if field.data and field.data not in {code for code, _label, _key in self.commune_options}:
             raise ValidationError(_l("Xin chọn xã, phường trong danh sách."))
 
     def validate_photos(self, field: MultipleFileField) -> None:

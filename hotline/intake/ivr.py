@@ -122,7 +122,9 @@ def category_menu(attempt: int = 1, prefix: str = "") -> VoiceResponse:
             select(Category.code, Category.name_vi).where(
                 Category.code.in_(wanted), Category.active.is_(True)
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     for key, code in sorted(keys.items()):
         if code and code in names:

@@ -12,9 +12,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Insert, Table, bindparam, text
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
 from hotline.extensions import db
 from hotline.jobs import enqueue_after_commit
@@ -44,13 +45,17 @@ def insert_ignoring_conflicts(
     if not rows:
         return []
     dialect = db.session.get_bind().dialect.name
+    stmt: Insert
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        stmt = postgresql_insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    stmt = insert(table).on_conflict_do_nothing()
     returning = tuple(returning)
     if returning:
         stmt = stmt.returning(*returning)
@@ -67,7 +72,9 @@ def insert_ignoring_conflicts(
 
 
 @lru_cache(maxsize=32)
-def _single_insert(table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> TextClause:
+def _single_insert(
+    table: Table, keys: tuple[str, ...], returning: tuple[str, ...]
+) -> TextClause | TextualSelect:
     """Return `INSERT ... ON CONFLICT DO NOTHING [RETURNING ...]` for one row, as text.
 
     SQLAlchemy cannot cache the compiled form of the dialects' ON CONFLICT inserts, and

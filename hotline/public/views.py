@@ -11,6 +11,7 @@ from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from hotline.extensions import db, limiter
+from hotline.forms import add_error
 from hotline.labels import options
 from hotline.models import Category, Ticket
 from hotline.notifications.links import hash_rating_token
@@ -130,7 +131,7 @@ def rate(token: str):
             return render_template("answers/rate_done.html", ticket=ticket, already=True)
         except InvalidInput:
             db.session.rollback()
-            form.rating.errors.append(_("Vui lòng chọn mức độ hài lòng."))
+            add_error(form.rating, _("Vui lòng chọn mức độ hài lòng."))
             status = 400
         else:
             return render_template("answers/rate_done.html", ticket=ticket, already=False)

@@ -278,11 +278,10 @@ def post_to_webhook(url: str, method: str, params: dict[str, str]) -> Reply:
     validator = RequestValidator(signing_token())
     signature = validator.compute_signature(url, params if method == "POST" else {})
     headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"}
-    app = current_app._get_current_object()
     # A fresh app context: the webhook gets its own database session and `g`, as it
     # would in its own HTTP request, and commits what it stores on its own.
-    with app.app_context():
-        response = app.test_client().open(
+    with current_app.app_context() as context:
+        response = context.app.test_client().open(
             path,
             base_url=public_base() + "/",
             method=method,

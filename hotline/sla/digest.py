@@ -194,7 +194,7 @@ def send_digests(
         db.session.rollback()
         return report
     agencies = {a.id: a for a in db.session.execute(select(Agency)).scalars()}
-    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).all())
+    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).tuples().all())
     communes = {
         cid: f"{kind} {name}"
         for cid, kind, name in db.session.execute(select(Commune.id, Commune.type, Commune.name))

@@ -125,13 +125,15 @@ def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
     ticket_ids = {w.ticket_id for w in new}
     agency_ids = {w.agency_id for w in new if w.agency_id is not None}
     codes = dict(
-        db.session.execute(select(Ticket.id, Ticket.code).where(Ticket.id.in_(ticket_ids))).all()
+        db.session.execute(select(Ticket.id, Ticket.code).where(Ticket.id.in_(ticket_ids)))
+        .tuples()
+        .all()
     )
     agencies = {
         a.id: a
         for a in db.session.execute(select(Agency).where(Agency.id.in_(agency_ids))).scalars()
     }
-    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).all())
+    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).tuples().all())
     staff, supervisors = _staff_emails(agency_ids)
     events: list[dict] = []
     messages: list[dict] = []
@@ -157,7 +159,7 @@ def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
             "timer_label": timer_label,
             "due": local_text(step.due_at),
             "agency_name": agency.name if agency else "",
-            "category": categories.get(step.category_id, ""),
+            "category": categories.get(step.category_id, "") if step.category_id else "",
             "url": staff_ticket_url(code),
         }
         for address in recipients(step.level, agency, staff, supervisors):

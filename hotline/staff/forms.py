@@ -34,7 +34,7 @@ class VersionedForm(FlaskForm):
 
     def expected_version(self) -> int:
         """The version the form was shown with."""
-        return int(self.version.data)
+        return int(self.version.data or "")  # validate_version has checked it is digits
 
 
 class AcknowledgeForm(VersionedForm):

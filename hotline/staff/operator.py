@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from hotline.auth.access import roles_required, staff_user
 from hotline.extensions import db
+from hotline.forms import add_error
 from hotline.labels import options
 from hotline.phones import normalize_phone
 from hotline.staff import bp
@@ -38,7 +39,7 @@ def new_ticket():
         if form.phone.data and form.phone.data.strip():
             phone = normalize_phone(form.phone.data)
             if phone is None:
-                form.phone.errors.append(_("Số điện thoại không hợp lệ."))
+                add_error(form.phone, _("Số điện thoại không hợp lệ."))
         if not form.phone.errors:
             try:
                 report = services.Report(
@@ -58,7 +59,7 @@ def new_ticket():
                 db.session.rollback()
                 field = getattr(form, exc.field, None)
                 target = field if field is not None else form.description
-                target.errors.append(_("Giá trị không hợp lệ."))
+                add_error(target, _("Giá trị không hợp lệ."))
             else:
                 flash(_("Đã tạo phiếu %(code)s.", code=ticket.code), "success")
                 return redirect(url_for("staff.ticket", code=ticket.code), code=303)

@@ -237,7 +237,9 @@ def _write(
     refers to them, and the ORM's unit of work would double the CPU a webhook spends.
     """
     connection = db.session.connection()
-    ticket_id = connection.execute(insert(Ticket.__table__), row).inserted_primary_key[0]
+    key = connection.execute(insert(Ticket.__table__), row).inserted_primary_key
+    assert key is not None  # None only for an executemany; this is one row
+    ticket_id = key[0]
     event = TicketEvent.row(
         ticket_id,
         "created",
