@@ -95,16 +95,16 @@ def _staff_of(agency_id: int, users: dict[str, User]) -> User:
     for user in users.values():
         if user.agency_id == agency_id and user.role == "agent":
             return user
-    agency = db.session.get(Agency, agency_id)
+    agency = db.session.get_one(Agency, agency_id)
     email = f"canbo.{agency.code}@demo.1022.vn"
-    user = db.session.execute(select(User).filter_by(email=email)).scalar_one_or_none()
-    if user is None:
-        user = User(email=email, name=f"Cán bộ {agency.name}", role="agent", agency_id=agency_id)
-        user.set_password(DEMO_PASSWORD)
-        db.session.add(user)
+    staff = db.session.execute(select(User).filter_by(email=email)).scalar_one_or_none()
+    if staff is None:
+        staff = User(email=email, name=f"Cán bộ {agency.name}", role="agent", agency_id=agency_id)
+        staff.set_password(DEMO_PASSWORD)
+        db.session.add(staff)
         db.session.commit()
-    users[email] = user
-    return user
+    users[email] = staff
+    return staff
 
 
 def create_demo_data(count: int = 300, seed: int = 1022) -> int:
@@ -143,7 +143,7 @@ def create_demo_data(count: int = 300, seed: int = 1022) -> int:
         step = created + timedelta(minutes=rng.randint(1, 5))
         category = categories.get(code) if code else None
         agency = _agency_for(category, commune) if category else None
-        if agency is None or rng.random() < 0.05:
+        if category is None or agency is None or rng.random() < 0.05:
             if rng.random() < 0.7:
                 services.send_to_triage(ticket.id, reason="không xác định được lĩnh vực", now=step)
             continue
@@ -165,7 +165,7 @@ def create_demo_data(count: int = 300, seed: int = 1022) -> int:
         services.acknowledge(ticket.id, actor=agent, now=step)
         if fate < 0.4:
             continue
-        if fate < 0.45 and ticket.phone:
+        if fate < 0.45 and report.phone:
             services.ask_citizen(
                 ticket.id, "Đề nghị cho biết địa chỉ cụ thể.", actor=agent, now=step
             )

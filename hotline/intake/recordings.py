@@ -17,10 +17,10 @@ import logging
 import time
 import urllib.request
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from hotline.extensions import db
 from hotline.jobs import JOB_PATHS, PendingJob, push_job
@@ -193,11 +193,14 @@ def fetch_recording(attachment_id: int) -> str:
     content_type, stored_extension = kind
     store = get_store()
     key = store.save(data, stored_extension)
-    kept = db.session.execute(
+    # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed for any
+    # statement (SQLAlchemy's advice is this cast).
+    stored = db.session.execute(
         update(Attachment)
         .where(Attachment.id == attachment_id, Attachment.storage_key.is_(None))
         .values(storage_key=key, content_type=content_type, size=len(data))
-    ).rowcount
+    )
+    kept = cast(CursorResult[Any], stored).rowcount
     if not kept:  # another run stored it first
         db.session.rollback()
         store.delete(key)

@@ -90,7 +90,7 @@ def report():
     try:
         report = Report(
             channel="web",
-            description=form.description.data,
+            description=form.description.data or "",
             category_code=form.category.data or None,
             commune_id=commune.id if commune else None,
             address=form.address.data or "",
@@ -101,7 +101,9 @@ def report():
             locale=str(session.get("lang") or "vi"),
         )
         # A double-clicked submit posts the same form id twice: one ticket.
-        inbound = InboundRecord("web", form.submission_id.data, data={"photos": len(attachments)})
+        submission_id = form.submission_id.data
+        assert submission_id, "ReportForm gives every form a submission id"
+        inbound = InboundRecord("web", submission_id, data={"photos": len(attachments)})
         ticket = create_ticket(report, inbound=inbound, attachments=attachments)
     except InvalidInput as exc:
         _forget_photos(attachments)
@@ -162,7 +164,9 @@ def _public_timeline(ticket: Ticket) -> list[dict]:
         .order_by(TicketEvent.id)
     ).scalars()
     # Only dates and states: notes, names and agencies' staff stay internal.
-    return [{"at": e.created_at, "status": status_label(e.to_status)} for e in events]
+    return [
+        {"at": e.created_at, "status": status_label(e.to_status)} for e in events if e.to_status
+    ]
 
 
 @bp.route("/track", methods=["GET", "POST"])

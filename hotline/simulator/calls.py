@@ -130,8 +130,8 @@ def simulate_call(
             if request.follow:
                 follow = reply
         if follow is not None:
-            step = engine.load(follow.url, follow.body) if follow.is_twiml else None
-            step = step or engine.application_error()
+            loaded = engine.load(follow.url, follow.body) if follow.is_twiml else None
+            step = loaded or engine.application_error()
             continue
         if step.ended or step.waiting is None:
             break

@@ -62,6 +62,12 @@ def _json_body() -> dict[str, Any]:
     return data
 
 
+def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """DATA's member NAME when it is a JSON object, else an empty one."""
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _text(data: dict[str, Any], name: str, limit: int = 4000) -> str:
     value = data.get(name, "")
     if not isinstance(value, str) or len(value) > limit:
@@ -95,8 +101,8 @@ def api_call():
     """
     try:
         data = _json_body()
-        call = data.get("call") if isinstance(data.get("call"), dict) else {}
-        step = data.get("request") if isinstance(data.get("request"), dict) else {}
+        call = _object(data, "call")
+        step = _object(data, "request")
         sid = check_sid(_text(call, "sid", 40), "CA")
         phone = caller_number(_text(call, "from", 40))
         params = step.get("params") or {}

@@ -53,7 +53,7 @@ def attachment(attachment_id: int):
         # Byte ranges (send_file offers them only for paths): an <audio> player seeks with
         # them, and Safari plays nothing without them.
         response.content_length = size
-        response = response.make_conditional(request, accept_ranges=True, complete_length=size)
+        response.make_conditional(request, accept_ranges=True, complete_length=size)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

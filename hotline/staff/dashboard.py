@@ -30,8 +30,8 @@ CHANNEL_COLOURS = {
 
 
 def _params() -> tuple[int, int | None]:
-    days = request.args.get("days", "30")
-    days = int(days) if days.isdigit() and int(days) in PERIODS else 30
+    asked = request.args.get("days", "30")
+    days = int(asked) if asked.isdigit() and int(asked) in PERIODS else 30
     agency = request.args.get("agency", "")
     return days, int(agency) if agency.isdigit() else None
 

@@ -44,7 +44,7 @@ def new_ticket():
             try:
                 report = services.Report(
                     channel="operator",
-                    description=form.description.data,
+                    description=form.description.data or "",
                     category_code=form.category.data or None,
                     commune_id=int(form.commune.data) if form.commune.data else None,
                     priority=form.priority.data,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional
 
@@ -290,7 +290,7 @@ def fetch_page(stmt: Select, sort: str, cursor: str | None, size: int = PAGE_SIZ
     if phase in (None, "d"):
         q = stmt.where(Ticket.due_at.is_not(None), Ticket.status != "closed")
         if phase == "d":
-            q = q.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(due, ident))
+            q = q.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(literal(due), literal(ident)))
         found = _ids(q, (Ticket.due_at, Ticket.id), size + 1)
     if len(found) <= size:
         q = stmt.where(Ticket.due_at.is_(None))

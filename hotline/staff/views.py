@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -44,7 +46,10 @@ def _queue_page(view: str, preset_status: str | None = None):
     now = utcnow()
     calendar = get_calendar()
     deadlines = {t.id: running_deadline(t, now, calendar) for t in page.rows}
-    args = {k: v for k, v in request.args.items() if k not in ("after", "lang") and v}
+    # Typed as url_for's **values (Any): mypy would check str against its _external: bool.
+    args: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k not in ("after", "lang") and v
+    }
     if preset_status and "status" not in args:
         args["status"] = preset_status
     return render_template(

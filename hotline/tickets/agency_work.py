@@ -14,7 +14,7 @@ from hotline.tickets.errors import ConflictError, InvalidInput, PermissionDenied
 from hotline.tickets.lifecycle import (
     actor_name,
     add_event,
-    check_action,
+    check_transition,
     commit_ticket,
     load_ticket,
     record_transition,
@@ -32,7 +32,7 @@ def acknowledge(
 ) -> Ticket:
     """The agency accepts the ticket: the first-response timer stops."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "acknowledge", actor, expected_version)
+    target = check_transition(ticket, "acknowledge", actor, expected_version)
     now = now or utcnow()
     sla.on_acknowledged(ticket, now)
     record_transition(ticket, target, actor, "acknowledged", now)
@@ -71,7 +71,7 @@ def ask_citizen(
 ) -> Ticket:
     """Ask the citizen for more information; the resolve clock pauses."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "ask_citizen", actor, expected_version)
+    target = check_transition(ticket, "ask_citizen", actor, expected_version)
     question = required_text(question, "question", 1000)
     if not ticket.phone and not ticket.email:
         raise InvalidInput("question", "the citizen left no phone number or email to ask")
@@ -94,7 +94,7 @@ def citizen_replied(
 ) -> Ticket:
     """The citizen answered: work resumes and the deadline moves by the paused working time."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "citizen_replied", actor, expected_version)
+    target = check_transition(ticket, "citizen_replied", actor, expected_version)
     now = now or utcnow()
     record_transition(
         ticket,
@@ -120,7 +120,7 @@ def request_transfer(
 ) -> Ticket:
     """The agency says the ticket is not theirs ("không thuộc thẩm quyền")."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "request_transfer", actor, expected_version)
+    target = check_transition(ticket, "request_transfer", actor, expected_version)
     reason = required_text(reason, "reason", 2000)
     if to_agency_id is not None:
         if db.session.get(Agency, to_agency_id) is None:
@@ -144,7 +144,7 @@ def resolve(
 ) -> Ticket:
     """The agency submits its answer; it waits for a supervisor's review."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "resolve", actor, expected_version)
+    target = check_transition(ticket, "resolve", actor, expected_version)
     answer = required_text(answer, "answer", 8000)
     now = now or utcnow()
     if ticket.acknowledged_at is None:

@@ -61,6 +61,16 @@ def check_action(
     return target
 
 
+def check_transition(
+    ticket: Ticket, action: str, actor: User | None, expected_version: int | None
+) -> str:
+    """`check_action` for an ACTION that leads to a fixed state; return that state."""
+    target = check_action(ticket, action, actor, expected_version)
+    if target is None:
+        raise ValueError(f"{action} has no fixed target state: use check_action")
+    return target
+
+
 def add_event(
     ticket: Ticket,
     kind: str,

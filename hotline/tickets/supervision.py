@@ -16,6 +16,7 @@ from hotline.tickets.errors import InvalidInput, InvalidTransition, required_tex
 from hotline.tickets.lifecycle import (
     add_event,
     check_action,
+    check_transition,
     commit_ticket,
     load_ticket,
     record_transition,
@@ -34,7 +35,7 @@ def approve_transfer(
 ) -> Ticket:
     """A supervisor moves the ticket to AGENCY_ID; a new SLA cycle starts for that agency."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "approve_transfer", actor, expected_version)
+    target = check_transition(ticket, "approve_transfer", actor, expected_version)
     agency = db.session.get(Agency, agency_id)
     if agency is None or not agency.active:
         raise InvalidInput("agency", f"unknown agency {agency_id}")
@@ -92,7 +93,7 @@ def close(
 ) -> Ticket:
     """A supervisor accepts the answer, optionally publishing it on /answers."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "close", actor, expected_version)
+    target = check_transition(ticket, "close", actor, expected_version)
     now = now or utcnow()
     ticket.close_reason = "answered"
     ticket.closed_at = now
@@ -117,7 +118,7 @@ def reject(
 ) -> Ticket:
     """A supervisor closes the ticket as spam, duplicate or out of scope, saying why."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "reject", actor, expected_version)
+    target = check_transition(ticket, "reject", actor, expected_version)
     if reason not in CLOSE_REASONS or reason == "answered":
         raise InvalidInput("reason", "must be spam, duplicate or out_of_scope")
     note = required_text(note, "note", 2000)
@@ -140,7 +141,7 @@ def reopen(
 ) -> Ticket:
     """A supervisor finds the answer insufficient: back to the agency, new resolve deadline."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "reopen", actor, expected_version)
+    target = check_transition(ticket, "reopen", actor, expected_version)
     if ticket.agency_id is None:
         raise InvalidTransition("reopen", f"{ticket.status} without an agency")
     reason = required_text(reason, "reason", 2000)
@@ -163,7 +164,7 @@ def merge_duplicate(
 ) -> Ticket:
     """Close TICKET_ID as a duplicate of ORIGINAL_ID, linking the two."""
     ticket = load_ticket(ticket_id)
-    target = check_action(ticket, "merge", actor, expected_version)
+    target = check_transition(ticket, "merge", actor, expected_version)
     original = load_ticket(original_id)
     if original.id == ticket.id:
         raise InvalidInput("original", "a ticket cannot duplicate itself")
