@@ -11,6 +11,7 @@ from hotline.extensions import db
 from hotline.models import STATUSES, Ticket, TicketEvent
 from hotline.tickets import services
 from hotline.tickets.errors import InvalidInput, InvalidTransition, PermissionDenied
+from hotline.tickets.lifecycle import check_transition
 from tests import factories as f
 
 
@@ -194,3 +195,12 @@ def test_create_ticket_refuses_bad_input(kwargs, field):
     assert err.value.field == field
     db.session.rollback()
     assert db.session.scalar(select(func.count(Ticket.id))) == 0
+
+
+def test_check_transition_has_no_state_for_an_action_that_decides_its_own(actors):
+    """Test that check_transition refuses refuse_transfer, whose target the service decides
+    (the state before the transfer request), instead of handing out None as a state."""
+    ticket = f.ticket("transfer_requested")
+    assert check_transition(ticket, "approve_transfer", actors["supervisor"], None) == "assigned"
+    with pytest.raises(ValueError, match="refuse_transfer"):
+        check_transition(ticket, "refuse_transfer", actors["supervisor"], None)
