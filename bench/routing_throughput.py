@@ -1,7 +1,7 @@
 """Routing throughput of one worker process (run by hand: make bench-routing).
 
 Stores N received tickets (texts of the dev set, varied), enqueues one `route_ticket` job per
-ticket the way `open_ticket` does (`push_jobs`: request id, retries, result kept 5 minutes),
+ticket the way `create_ticket` does (`push_jobs`: request id, retries, result kept 5 minutes),
 and drains the queue with one `AppWorker` (the production worker, non-forking) in burst mode,
 logging as in production (JSON lines at INFO, written to /dev/null so that the terminal is
 not what is measured). For scale, the same worker then drains N trivial `ping` jobs. Target:
@@ -45,7 +45,7 @@ from bench.sla_sweep import make_app, reset_schema  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 from hotline.jobs import JOB_PATHS, PendingJob, push_jobs, redis_connection  # noqa: E402
 from hotline.models import Ticket  # noqa: E402
-from hotline.tickets.services import open_ticket  # noqa: E402
+from hotline.tickets.services import Report, create_ticket  # noqa: E402
 from workers.worker import make_worker  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_TICKETS", "2000"))
@@ -83,8 +83,7 @@ def received_tickets(count: int, rng: random.Random, samples: list[str]) -> list
     ids = []
     for i in range(count):
         text = rng.choice(samples) + f" (phản ánh số {i})"
-        ticket, _ = open_ticket(channel="web", description=text, route=False)
-        ids.append(ticket.id)
+        ids.append(create_ticket(Report("web", text), route=False).id)
     return ids
 
 

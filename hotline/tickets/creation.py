@@ -40,6 +40,10 @@ ROUTING_JOB_QUEUE = "high"
 # A new ticket takes a random code and relies on the unique index: a clash (rare: 10^7
 # codes a year) rolls the transaction back and the insert is tried again with another code.
 CODE_ATTEMPTS = 20
+# The three INSERTs of a new report, built once (SQLAlchemy caches their compiled form).
+_INSERT_TICKET = insert(Ticket.__table__)
+_INSERT_EVENT = insert(TicketEvent.__table__)
+_INSERT_DELIVERY = insert(InboundMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ def _write(
     refers to them, and the ORM's unit of work would double the CPU a webhook spends.
     """
     connection = db.session.connection()
-    key = connection.execute(insert(Ticket.__table__), row).inserted_primary_key
+    key = connection.execute(_INSERT_TICKET, row).inserted_primary_key
     assert key is not None  # None only for an executemany; this is one row
     ticket_id = key[0]
     event = TicketEvent.row(
@@ -250,7 +254,7 @@ def _write(
         public=True,
         now=now,
     )
-    connection.execute(insert(TicketEvent.__table__), event)
+    connection.execute(_INSERT_EVENT, event)
     if inbound is not None:
         delivery = {
             "ticket_id": ticket_id,
@@ -261,7 +265,7 @@ def _write(
             "data": inbound.data,
             "received_at": now,
         }
-        connection.execute(insert(InboundMessage.__table__), delivery)
+        connection.execute(_INSERT_DELIVERY, delivery)
     for item in attachments:
         db.session.add(_attachment_row(ticket_id, item, now))
     if notify.receipt_by_sms(row["channel"], row["phone"]):

@@ -126,9 +126,9 @@ def test_job_without_retries_is_failed_so_recovery_can_push_it_again(app, redis_
 def test_job_taken_but_not_started_is_handed_back(app, redis_conn):
     """Test that a job a worker took but died before running it runs again.
 
-    AppWorker registers the execution and marks the job started in one transaction
-    (`prepare_execution`), so a worker killed before the job's code ran leaves a started
-    job with its execution, which the next worker hands back.
+    RQ registers the job's execution (`prepare_execution`) before it marks the job started
+    (`prepare_job_execution`): a worker killed in between leaves a job still "queued" but in
+    no queue, with its execution, which the next worker hands back.
     """
     queue = Queue("default", connection=redis_conn)
     job = queue.enqueue("workers.jobs.ping", "taken", retry=Retry(max=1))
@@ -139,7 +139,7 @@ def test_job_taken_but_not_started_is_handed_back(app, redis_conn):
     gone = subprocess.Popen(["true"])
     gone.wait()
     redis_conn.hset(dead.key, "pid", gone.pid)
-    assert job.get_status(refresh=True) == JobStatus.STARTED and queue.count == 0
+    assert job.get_status(refresh=True) == JobStatus.QUEUED and queue.count == 0
     assert job.id in StartedJobRegistry("default", connection=redis_conn).get_job_ids(cleanup=False)
 
     make_worker(app, ["default"]).work(burst=True)
