@@ -193,8 +193,8 @@ def fetch_recording(attachment_id: int) -> str:
     content_type, stored_extension = kind
     store = get_store()
     key = store.save(data, stored_extension)
-    # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed for any
-    # statement (SQLAlchemy's advice is this cast).
+    # An UPDATE without RETURNING gives a CursorResult, but Session.execute is typed for any
+    # statement: the cast reaches its rowcount.
     stored = db.session.execute(
         update(Attachment)
         .where(Attachment.id == attachment_id, Attachment.storage_key.is_(None))
