@@ -175,7 +175,9 @@ def _recipients_by_agency(agencies: dict[int, Agency]) -> tuple[dict[int, list[s
 def _reference() -> tuple[dict[int, Agency], dict[int, str], dict[int, str]]:
     """Return the agencies by id, and the names of the categories and communes by id."""
     agencies = {a.id: a for a in db.session.execute(select(Agency)).scalars()}
-    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).all())
+    categories: dict[int, str] = {
+        cid: name for cid, name in db.session.execute(select(Category.id, Category.name_vi))
+    }
     communes = {
         cid: f"{kind} {name}"
         for cid, kind, name in db.session.execute(select(Commune.id, Commune.type, Commune.name))
