@@ -9,8 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, delete, insert, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from hotline import create_app
 from hotline.extensions import db
@@ -108,3 +109,63 @@ def test_search_text_migration_gives_every_stored_ticket_its_text(kind, tmp_path
             db.engine.dispose()
     finally:
         drop()
+
+
+# A valid row per table (Core inserts: the columns' defaults fill the rest), and the values
+# the CHECK constraints of 0004 (and of the models) refuse.
+_VALID_ROWS = {
+    "tickets": {
+        "code": "2612000001",
+        "channel": "web",
+        "status": "received",
+        "description": "x",
+        "search_text": " 2612000001 x ",
+    },
+    "users": {"email": "kt@example.org", "name": "Kiểm tra", "password_hash": "x", "role": "agent"},
+}
+_REFUSED = [("tickets", "status", "open"), ("tickets", "channel", "fax"), ("users", "role", "root")]
+
+
+def _insert(table: str, **values) -> None:
+    """Insert one row into TABLE by Core, in its own transaction."""
+    with db.engine.begin() as conn:
+        conn.execute(insert(db.metadata.tables[table]).values({**_VALID_ROWS[table], **values}))
+
+
+def _delete_all(table: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(delete(db.metadata.tables[table]))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migrated_database_refuses_unknown_status_channel_and_role(kind, tmp_path):
+    """Test 0004: a Core insert of an unknown ticket status or channel or user role is refused
+    with IntegrityError; a valid row goes in; downgraded to 0003, the same row is accepted."""
+    from flask_migrate import downgrade
+
+    url, drop = _fresh_database_url(kind, tmp_path)
+    try:
+        app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            for table, column, value in _REFUSED:
+                with pytest.raises(IntegrityError):
+                    _insert(table, **{column: value})
+                _insert(table)  # the same row with a known value goes in
+                _delete_all(table)
+            db.session.remove()
+            downgrade(revision="0003")
+            for table, column, value in _REFUSED:
+                _insert(table, **{column: value})
+                _delete_all(table)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+@pytest.mark.parametrize(("table", "column", "value"), _REFUSED)
+def test_models_refuse_unknown_status_channel_and_role(table, column, value):
+    """Test that the schema built from the models (this run's database) has the same CHECKs."""
+    with pytest.raises(IntegrityError):
+        _insert(table, **{column: value})

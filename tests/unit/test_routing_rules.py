@@ -1,4 +1,4 @@
-"""Unit tests for keyword classification and commune detection (hotline.routing.rules)."""
+"""Unit tests for keyword classification (routing.rules) and commune matching (routing.communes)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hotline.routing.communes import CommuneMatcher
 from hotline.routing.rules import (
     CategoryClassifier,
     Classification,
-    CommuneMatcher,
     KeywordRule,
     RulesFileError,
     load_rules,
