@@ -7,8 +7,11 @@ PIP := $(VENV)/bin/pip
 # Each is named by a digest of its inputs, so an edited requirements file reinstalls.
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt package.json package-lock.json | md5sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
-# Checks (and as root installs, with apt-get) the programs a bench or drill needs.
-NEED := scripts/need_tools.sh
+# Checks (and as root installs, with apt-get) the programs a bench or drill needs, and that
+# the PostgreSQL and Redis the benches use by default answer (BENCH_*_URL: yours instead).
+NEED := bash scripts/need_tools.sh
+PG_UP := $(if $(BENCH_DATABASE_URL),,--listening "127.0.0.1:5432=PostgreSQL (user postgres trusted on 127.0.0.1; or set BENCH_DATABASE_URL)")
+REDIS_UP := $(if $(BENCH_REDIS_URL),,--listening "127.0.0.1:6379=Redis (apt-get install -y redis-server; or set BENCH_REDIS_URL)")
 
 .PHONY: run test install install-runtime install-dev translations shell lint format migration bench-intake bench-worker bench-sla bench-routing bench-digest chaos bench-ui messages clean
 
@@ -62,27 +65,32 @@ migration: $(DEV_STAMP)
 	$(PY) scripts/make_migration.py
 
 bench-worker: $(DEV_STAMP)
+	@$(NEED) $(REDIS_UP)
 	$(PY) bench/worker_throughput.py
 
 # Intake: gunicorn + the signed Twilio SMS webhook under wrk (Debian package), against a
 # floor app; PostgreSQL and Redis on 127.0.0.1 (BENCH_DATABASE_URL is emptied). RESULT last.
 bench-intake: $(DEV_STAMP)
-	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+	@$(NEED) $(PG_UP) $(REDIS_UP) wrk:wrk
 	$(PY) bench/intake.py
 
 # Workers (PostgreSQL; BENCH_DATABASE_URL, a dedicated database that is emptied).
 bench-sla: $(DEV_STAMP)
+	@$(NEED) $(PG_UP) $(REDIS_UP)
 	$(PY) bench/sla_sweep.py
 
 bench-routing: $(DEV_STAMP)
+	@$(NEED) $(PG_UP) $(REDIS_UP)
 	$(PY) bench/routing_throughput.py
 
 bench-digest: $(DEV_STAMP)
+	@$(NEED) $(PG_UP) $(REDIS_UP)
 	$(PY) bench/digest.py
 
 # Staff pages with 1,000,000 tickets (PostgreSQL database hotline_bench_ui, emptied): queue and
 # ticket page <= 100 ms p95 server time, dashboard <= 500 ms. RESULT last.
 bench-ui: $(DEV_STAMP)
+	@$(NEED) $(PG_UP) $(REDIS_UP)
 	$(PY) bench/staff_pages.py
 
 # Re-extract every message of the app into the English catalog (msgids are the Vietnamese
@@ -97,6 +105,10 @@ messages: $(DEV_STAMP)
 # last line is RESULT ... (exit 1 when anything was lost or sent twice). Needs root for its
 # own PostgreSQL cluster, and nginx, redis-server, openssl. CHAOS_SMTP_OUTAGE=10 for a quick run.
 chaos: $(DEV_STAMP)
+	@$(NEED) --root "make chaos (its own PostgreSQL cluster)" nginx:nginx redis-server:redis-server \
+		openssl:openssl pg_createcluster:postgresql-common pg_ctlcluster:postgresql-common \
+		/usr/lib/postgresql/15/bin/postgres:postgresql-15 psql:postgresql-client \
+		pg_isready:postgresql-client
 	$(PY) bench/chaos.py
 
 clean:
