@@ -89,6 +89,9 @@ def start_mail_sink(maildir: Path, port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        # Out of the terminal's process group: Ctrl-C does not cut it before the worker
+        # stops; the launcher ends it last.
+        start_new_session=True,
     )
 
 
@@ -204,18 +207,22 @@ def main() -> int:
         wait_until_up(url, redis_config, before, honcho, WEB_START_TIMEOUT)
         if honcho.poll() is None:
             print(f"{logins.rstrip()}\n\n==> Ctrl-C stops everything\n", flush=True)
-        return honcho.wait()
+        code = honcho.wait()
+        # 130: honcho stopped everything on Ctrl-C, the way to stop `make run`; not a failure.
+        return 0 if code == 130 else code
     except KeyboardInterrupt:
-        # Ctrl-C reached honcho too: it stops web, worker and cron; wait for it.
+        # Ctrl-C reached honcho too: it stops web, worker and cron; wait for it. Ctrl-C is
+        # the way to stop `make run`, not a failure (exit 0).
         if honcho is not None:
             try:
-                return honcho.wait(timeout=20)
+                honcho.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 honcho.terminate()
         return 0
     finally:
         if mail_sink is not None:
             mail_sink.terminate()
+            mail_sink.wait(10)
         if embedded is not None:
             record_redis_url(None, settings.REDIS_URL_FILE)
             embedded.shutdown()
