@@ -42,10 +42,12 @@ translations: $(RUNTIME_STAMP)
 	@if ls hotline/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(VENV)/bin/pybabel --quiet compile -d hotline/translations; fi
 
-# A shell with the virtualenv active: `flask --app wsgi hotline ...` works as the README writes it.
+# A bash with the virtualenv active: `flask --app wsgi hotline ...` works as the README
+# writes it. Activated after ~/.bashrc, which may put another Python first in PATH (pyenv).
 shell: install-runtime
+	@printf '[ -f ~/.bashrc ] && . ~/.bashrc\n. "%s/bin/activate"\n' "$(CURDIR)/$(VENV)" > $(VENV)/shellrc
 	@echo "virtualenv $(VENV) active; exit (or Ctrl-D) leaves it"
-	@VIRTUAL_ENV="$(CURDIR)/$(VENV)" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $${SHELL:-/bin/sh} -i
+	@bash --rcfile $(VENV)/shellrc -i
 
 run: install-runtime
 	$(PY) scripts/launch.py
