@@ -49,6 +49,17 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _env_log_level(default: str) -> str:
+    """LOG_LEVEL, upper-cased; a misspelt level stops the start with a clear message."""
+    level = (_env("LOG_LEVEL", default) or default).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
+
+
 def _instance_text(path: Path) -> str | None:
     """Return the stripped text of a launcher state file, or None when absent or empty."""
     try:
@@ -87,7 +98,7 @@ class BaseConfig:
     # The port of the web process (gunicorn binds BIND, default every address on PORT).
     PORT = _env_int("PORT", 5000)
     BIND = _env("BIND", f"0.0.0.0:{PORT}")
-    LOG_LEVEL = (_env("LOG_LEVEL", "INFO") or "INFO").upper()
+    LOG_LEVEL = _env_log_level("INFO")
     JSON_LOGS = True
     # Remote Prometheus scrapes send `Authorization: Bearer METRICS_TOKEN`; unset, /metrics
     # answers only on the loopback address.
@@ -178,7 +189,7 @@ class DevelopmentConfig(BaseConfig):
     SMTP_PORT = _env_int("SMTP_PORT", MAIL_SINK_PORT if MAIL_SINK else 25)
     # A quiet console: every process (the worker's job lines included) logs warnings and
     # errors only, unless LOG_LEVEL asks for more.
-    LOG_LEVEL = (_env("LOG_LEVEL", "WARNING") or "WARNING").upper()
+    LOG_LEVEL = _env_log_level("WARNING")
     TWILIO_VALIDATE_SIGNATURES = _env_bool("TWILIO_VALIDATE_SIGNATURES", True)
     SIMULATOR_ENABLED = _env_bool("SIMULATOR_ENABLED", True)
 

@@ -207,3 +207,12 @@ def test_wait_until_up_waits_for_web_worker_and_scheduler(monkeypatch):
     assert launch.wait_until_up("http://x/", {}, {"worker old"}, Running(), 5.0)
     with pytest.raises(StopIteration):
         next(names)  # all three looks were needed
+
+
+def test_a_misspelt_log_level_stops_with_a_clear_message(checkout):
+    """Test that LOG_LEVEL=verbose is refused by name, not by a logging traceback later."""
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        settings_seen(checkout, HOTLINE_ENV="production", LOG_LEVEL="verbose")
+    assert "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'VERBOSE'" in (
+        failed.value.stderr
+    )
