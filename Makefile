@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Two stamps: what running needs (`make run`), and the test and lint tools on top (`make test`).
 # Each is named by a digest of its inputs, so an edited requirements file reinstalls.
+# --no-compile: Python compiles a module when it is first imported; compiling every module
+# of every package at install time was half of a cold `make run`.
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt package.json package-lock.json | md5sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 # Checks (and as root installs, with apt-get) the programs a bench or drill needs, and that
@@ -19,13 +21,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(RUNTIME_STAMP): $(PY) requirements.txt package.json package-lock.json
-	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) install --quiet --disable-pip-version-check --no-compile -r requirements.txt
 	$(PY) scripts/install_assets.py
 	rm -f $(VENV)/.runtime-* $(VENV)/.installed-*
 	touch $(RUNTIME_STAMP)
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
-	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	rm -f $(VENV)/.dev-*
 	touch $(DEV_STAMP)
 
