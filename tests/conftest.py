@@ -1,4 +1,37 @@
-"""Shared fixtures: the app on a real database (PostgreSQL or SQLite) and a real Redis."""
+"""Shared fixtures: the app on a real database (PostgreSQL or SQLite) and a real Redis.
+
+Parallel runs
+-------------
+`make test` runs the suite on two pytest-xdist workers (`-n 2`, see its recipe). Each worker
+("gw0", "gw1"...) is a process of its own with its own resources, so two workers never share a
+row, a Redis key or a port:
+
+- the database: TEST_DATABASE_URL's database with the worker id appended (`hotline_test` ->
+  `hotline_test_gw0`), created if missing; on SQLite a file in the worker's own temporary
+  folder (or, when TEST_DATABASE_URL names a file, that file's name with the worker id);
+- the Redis db: TEST_REDIS_URL's db number plus the worker's index (gw0: +0, gw1: +1...);
+- ports: every server a test starts (live servers for the browser, SMTP servers, fake
+  gateways, Redis Sentinel sets) listens on a free port the system hands out, and the test
+  config's SMTP_PORT is 1, where nothing listens (never `make run`'s mail sink on 8025).
+
+A run without xdist (`-n 0`) uses the database and the Redis db as given.
+
+Redis has 16 dbs; each run of the suite takes a block of three (so at most three workers),
+starting at TEST_REDIS_URL's db, and the blocks must not overlap on one machine:
+
+    db 0        `make run` (development)
+    dbs 1-3     .ci/run, the PostgreSQL run (TEST_REDIS_URL .../1)
+    dbs 4-6     .ci/run, the SQLite run (TEST_REDIS_URL .../4)
+    db 7        bench/backup_restore.sh
+    dbs 10-12   the benchmarks and bench/fuzz_api.py
+    dbs 13-15   a developer's `make test` (the default, TEST_REDIS_URL unset)
+
+Skips
+-----
+A skipped test hides a test that did not run, so on CI (CI=true) a skip fails the test. What
+a run leaves out on purpose is deselected by marker instead: `postgres` tests on SQLite (done
+here, and counted in the summary), `browser` tests with `-m 'not browser'`.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +39,67 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-_TMP = Path(tempfile.mkdtemp(prefix="hotline-tests-"))
-os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{_TMP / 'test.sqlite3'}")
-os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_DBS = 16
+WORKERS_PER_RUN = 3  # the width of a run's block of Redis dbs (see the module docstring)
+DEVELOPER_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+WORKER_ID = os.environ.get("PYTEST_XDIST_WORKER", "")  # set by xdist in its workers
+WORKER_INDEX = int(WORKER_ID.removeprefix("gw")) if WORKER_ID.startswith("gw") else 0
+
+
+def worker_database_url(url: str, worker_id: str) -> str:
+    """Return URL with its database (or SQLite file) suffixed with WORKER_ID ("" keeps it)."""
+    if not worker_id:
+        return url
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        if not parsed.database or parsed.database == ":memory:":
+            return url  # an in-memory database is the process's own already
+        path = Path(parsed.database)
+        database = str(path.with_name(f"{path.stem}_{worker_id}{path.suffix}"))
+    else:
+        database = f"{parsed.database}_{worker_id}"
+    return parsed.set(database=database).render_as_string(hide_password=False)
+
+
+def worker_redis_url(url: str, worker_index: int) -> str:
+    """Return URL pointing at its db number plus WORKER_INDEX."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + worker_index
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def check_redis_block(url: str, workers: int) -> None:
+    """Refuse a run whose WORKERS would leave its block of Redis dbs (or Redis's 16 dbs)."""
+    base = int(urlsplit(url).path.strip("/") or 0)
+    if workers > WORKERS_PER_RUN:
+        raise pytest.UsageError(
+            f"at most {WORKERS_PER_RUN} xdist workers: each run of the suite has a block of "
+            f"{WORKERS_PER_RUN} Redis dbs (see tests/conftest.py); use -n {WORKERS_PER_RUN}"
+        )
+    if base + max(workers, 1) > REDIS_DBS:
+        raise pytest.UsageError(
+            f"TEST_REDIS_URL's db {base} with {workers} workers goes past Redis's last db "
+            f"({REDIS_DBS - 1}): choose a base of {REDIS_DBS - max(workers, 1)} or less"
+        )
+
+
+# Each process (the controller, every worker) has its own temporary folder; the variables
+# are rewritten for this worker before the app's settings read them, so the apps and the
+# subprocesses that tests start all follow them.
+_TMP = Path(tempfile.mkdtemp(prefix=f"hotline-tests-{WORKER_ID or 'main'}-"))
+os.environ["TEST_DATABASE_URL"] = worker_database_url(
+    os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}", WORKER_ID
+)
+os.environ["TEST_REDIS_URL"] = worker_redis_url(
+    os.environ.get("TEST_REDIS_URL") or DEVELOPER_REDIS_URL, WORKER_INDEX
+)
 os.environ.setdefault("UPLOAD_DIR", str(_TMP / "uploads"))
 
 from hotline import create_app  # noqa: E402
@@ -28,6 +114,16 @@ REFERENCE_TABLES = {
     "sla_policies",
     "calendar_days",
 }
+
+
+def is_ci() -> bool:
+    """Tell whether this run is CI's (CI=true, as .ci/run is started)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def on_postgresql() -> bool:
+    """Tell whether the suite runs on PostgreSQL."""
+    return make_url(os.environ["TEST_DATABASE_URL"]).drivername.startswith("postgresql")
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -45,23 +141,56 @@ def ensure_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+def pytest_configure(config):
+    """Check, before any worker starts, that the run fits in its block of Redis dbs."""
+    if not WORKER_ID:
+        workers = getattr(config.option, "numprocesses", None) or 0
+        check_redis_block(os.environ["TEST_REDIS_URL"], int(workers))
+
+
 def pytest_unconfigure(config):
-    """Remove the run's temporary folder (SQLite file, uploads)."""
+    """Remove the process's temporary folder (SQLite file, uploads)."""
     shutil.rmtree(_TMP, ignore_errors=True)
 
 
-def pytest_configure(config):
-    """Make sure the test database exists before any test connects."""
-    ensure_postgres_database(os.environ["TEST_DATABASE_URL"])
+def pytest_collection_modifyitems(config, items):
+    """Leave the PostgreSQL-only tests out of a SQLite run: deselected, not skipped."""
+    if on_postgresql():
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On CI, turn a skipped test into a failed one: a skip there means a test did not run.
+
+    Deliberate omissions are deselections (the `postgres` marker on SQLite, `-m`), which
+    never reach this hook.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped on CI, which runs every test it selects: {reason}\n"
+            "(make the test run, or deselect it by marker if leaving it out is deliberate)"
+        )
 
 
 @pytest.fixture(scope="session")
 def app():
-    """The app on the test database, with tables created and the province loaded once."""
+    """The app on this worker's database, with tables created and the province loaded once."""
     from hotline.province import province_folder
     from hotline.province.loader import load_province
     from hotline.tickets.rows import dispose_intake_engine
 
+    ensure_postgres_database(os.environ["TEST_DATABASE_URL"])
     app = create_app(
         {
             "ENV_NAME": "test",

@@ -116,15 +116,10 @@ def autocommit_flags() -> Iterator[list[tuple[str, bool]]]:
         event.remove(Engine, "before_cursor_execute", record)
 
 
-def needs_postgresql() -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the one-statement path is PostgreSQL's")
-
-
+@pytest.mark.postgres  # the one-statement path is PostgreSQL's
 def test_lone_report_is_one_autocommitted_statement(client, redis_conn):
     """Test that on PostgreSQL a report with no files and no receipt is written by one
     statement outside any transaction: no BEGIN, no COMMIT; its routing job follows."""
-    needs_postgresql()
     with autocommit_flags() as seen:
         new = create_ticket(
             channel="sms",
@@ -138,10 +133,10 @@ def test_lone_report_is_one_autocommitted_statement(client, redis_conn):
     assert (ticket.code, ticket.status, ticket.version) == (new.code, "received", 1)
 
 
+@pytest.mark.postgres  # the one-statement path is PostgreSQL's
 def test_a_pooled_connection_that_died_is_replaced_once(client, redis_conn):
     """Test that the intake's pool, which pings no connection at checkout, survives a
     connection the database dropped: the statement runs again on a new connection."""
-    needs_postgresql()
     create_ticket(channel="sms", description="Đèn đường hỏng", inbound=InboundRecord("sms", "SM1"))
     engine = current_app.extensions["hotline_intake_engine"]
     with engine.connect() as connection:  # the one pooled connection
@@ -154,10 +149,10 @@ def test_a_pooled_connection_that_died_is_replaced_once(client, redis_conn):
     assert routing_job_ids(redis_conn) == ["route-1", f"route-{new.id}"]
 
 
+@pytest.mark.postgres  # the one-statement path is PostgreSQL's
 def test_report_with_a_receipt_or_files_is_one_transaction(client, redis_conn):
     """Test that a ticket whose receipt SMS or files are written with it takes a transaction:
     its rows, the outbox row and the attachments commit together."""
-    needs_postgresql()
     with autocommit_flags() as seen:
         by_voice, _created = open_ticket(
             channel="voice",
