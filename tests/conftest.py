@@ -90,17 +90,30 @@ def check_redis_block(url: str, workers: int) -> None:
         )
 
 
+def given(name: str) -> str:
+    """Return the environment variable NAME as the run was started with it ("" if unset).
+
+    The first process (xdist's controller, or the only one) notes the value before it
+    rewrites the variable for itself; its workers inherit the note, so each derives its
+    own value from what the person or CI gave, not from the controller's.
+    """
+    note = f"HOTLINE_TESTS_GIVEN_{name}"
+    if note not in os.environ:
+        os.environ[note] = os.environ.get(name, "")
+    return os.environ[note]
+
+
 # Each process (the controller, every worker) has its own temporary folder; the variables
-# are rewritten for this worker before the app's settings read them, so the apps and the
-# subprocesses that tests start all follow them.
+# are rewritten for this process before the app's settings read them, so the apps and the
+# subprocesses that tests start all follow them. Uploads always go to the temporary folder.
 _TMP = Path(tempfile.mkdtemp(prefix=f"hotline-tests-{WORKER_ID or 'main'}-"))
 os.environ["TEST_DATABASE_URL"] = worker_database_url(
-    os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}", WORKER_ID
+    given("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite3'}", WORKER_ID
 )
 os.environ["TEST_REDIS_URL"] = worker_redis_url(
-    os.environ.get("TEST_REDIS_URL") or DEVELOPER_REDIS_URL, WORKER_INDEX
+    given("TEST_REDIS_URL") or DEVELOPER_REDIS_URL, WORKER_INDEX
 )
-os.environ.setdefault("UPLOAD_DIR", str(_TMP / "uploads"))
+os.environ["UPLOAD_DIR"] = str(_TMP / "uploads")
 
 from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
@@ -153,6 +166,9 @@ def pytest_unconfigure(config):
     shutil.rmtree(_TMP, ignore_errors=True)
 
 
+POSTGRES_ONLY = pytest.StashKey[set]()
+
+
 def pytest_collection_modifyitems(config, items):
     """Leave the PostgreSQL-only tests out of a SQLite run: deselected, not skipped."""
     if on_postgresql():
@@ -163,24 +179,56 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+        ids = {item.nodeid for item in dropped}
+        config.stash.setdefault(POSTGRES_ONLY, set()).update(ids)
+        if hasattr(config, "workeroutput"):  # an xdist worker: tell the controller
+            config.workeroutput["hotline_postgres_only"] = sorted(ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Gather (on xdist's controller) the PostgreSQL-only tests the workers left out."""
+    ids = getattr(node, "workeroutput", {}).get("hotline_postgres_only", [])
+    node.config.stash.setdefault(POSTGRES_ONLY, set()).update(ids)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say which tests a SQLite run left out on purpose (xdist's summary does not count them)."""
+    ids = config.stash.get(POSTGRES_ONLY, set())
+    if ids:
+        terminalreporter.write_sep("-", f"{len(ids)} PostgreSQL-only tests deselected (SQLite)")
+        for nodeid in sorted(ids):
+            terminalreporter.write_line(nodeid)
+
+
+def fail_skip_on_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Turn REPORT of a skipped test into a failure when the run is CI's (not an xfail)."""
+    if not (report.skipped and is_ci()) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped on CI, which runs every test it selects: {reason}\n"
+        "(make the test run, or deselect it by marker if leaving it out is deliberate)"
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On CI, turn a skipped test into a failed one: a skip there means a test did not run.
+    """On CI, a skipped test fails: a skip there means a test did not run unnoticed.
 
     Deliberate omissions are deselections (the `postgres` marker on SQLite, `-m`), which
     never reach this hook.
     """
     outcome = yield
-    report = outcome.get_result()
-    if report.skipped and is_ci() and not hasattr(report, "wasxfail"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = (
-            f"skipped on CI, which runs every test it selects: {reason}\n"
-            "(make the test run, or deselect it by marker if leaving it out is deliberate)"
-        )
+    fail_skip_on_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """On CI, a module that skips itself (`allow_module_level`, `importorskip`) fails too."""
+    outcome = yield
+    fail_skip_on_ci(outcome.get_result())
 
 
 @pytest.fixture(scope="session")
