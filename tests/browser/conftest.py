@@ -80,7 +80,9 @@ class LiveServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, read_in_full(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
