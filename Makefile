@@ -54,8 +54,10 @@ shell: install-runtime
 run: install-runtime
 	$(PY) scripts/launch.py
 
+# Two xdist workers, each with its own database and Redis db (tests/conftest.py says how);
+# PYTEST_ARGS comes last, so PYTEST_ARGS="-n 0" runs the suite in one process.
 test: install-dev
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check hotline workers tests config bench scripts
