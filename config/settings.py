@@ -1,4 +1,15 @@
-"""Configuration classes; the only module that reads environment variables."""
+"""Configuration classes; the only module that reads environment variables.
+
+Every variable the app, the workers, `wsgi.py` and `scripts/launch.py` read is read here
+(through `_env`, `_env_bool`, `_env_int`) and documented in the README's configuration table;
+tests/unit/test_settings_docs.py fails when the two disagree. Variables read indirectly (their
+name passed as a value) are named by a module constant ending in `_VARIABLE`.
+
+`make run` (scripts/launch.py) keeps a little state in `instance/` that development settings
+read when the environment says nothing, so a command run by hand in another shell
+(`flask --app wsgi hotline doctor`) sees the same system: the per-checkout secret key and
+the address of the embedded Redis server when the launcher started one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCES_DIR = ROOT / "config" / "provinces"
 INSTANCE_DIR = ROOT / "instance"
+# Written by the launcher (`make run`), read by the development settings.
+SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
+REDIS_URL_FILE = INSTANCE_DIR / "redis_url"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The development mail sink's port (a local SMTP server keeping emails in instance/mail).
+MAIL_SINK_PORT = 8025
+# `hotline create-user` reads the password from this variable (its --password-env option).
+PASSWORD_VARIABLE = "HOTLINE_PASSWORD"
 
 # A value the production config refuses, so a forgotten SECRET_KEY cannot reach a live site.
 INSECURE_SECRET = "dev-insecure-secret-key-change-me"
@@ -30,22 +49,75 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _env_log_level(default: str) -> str:
+    """LOG_LEVEL, upper-cased; a misspelt level stops the start with a clear message."""
+    level = (_env("LOG_LEVEL", default) or default).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
+
+
+def _instance_text(path: Path) -> str | None:
+    """Return the stripped text of a launcher state file, or None when absent or empty."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def ensure_secret_key_file() -> str:
+    """Create `instance/secret_key` (random, once per checkout) and return its key.
+
+    Called by the launcher, never at import: production settings must not write files.
+    """
+    key = _instance_text(SECRET_KEY_FILE)
+    if key is None:
+        import secrets
+
+        SECRET_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        SECRET_KEY_FILE.write_text(key + "\n", encoding="utf-8")
+        SECRET_KEY_FILE.chmod(0o600)
+    return key
+
+
+def password_from_env(variable: str = PASSWORD_VARIABLE) -> str | None:
+    """Return the password a command line was given through VARIABLE, or None."""
+    return _env(variable)
+
+
 class BaseConfig:
     """Settings shared by every environment."""
 
     ENV_NAME = "base"
     SECRET_KEY = _env("SECRET_KEY", INSECURE_SECRET)
+    # The port of the web process (gunicorn binds BIND, default every address on PORT).
+    PORT = _env_int("PORT", 5000)
+    BIND = _env("BIND", f"0.0.0.0:{PORT}")
+    LOG_LEVEL = _env_log_level("INFO")
+    JSON_LOGS = True
+    # Remote Prometheus scrapes send `Authorization: Bearer METRICS_TOKEN`; unset, /metrics
+    # answers only on the loopback address.
+    METRICS_TOKEN = _env("METRICS_TOKEN", "")
+    # Set per gunicorn (each its own, emptied at start): counters of all its workers are
+    # summed at scrape time. prometheus_client reads the variable itself too, at import.
+    PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR", "")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hotline.sqlite3'}")
     # hide_parameters: a database error's message (logged with its traceback by the worker
     # and the outbox) would otherwise quote the statement's values: phones, names, emails.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
-    # None means: use a Redis on localhost if one answers, else the launcher's embedded one.
-    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    REDIS_URL = _env("REDIS_URL", DEFAULT_REDIS_URL)
+    # Unset REDIS_URL: the launcher uses a Redis on localhost if one answers, else embeds one.
+    REDIS_URL_SET = _env("REDIS_URL") is not None
     # Redis behind Sentinel: the sentinels ("host:port,host:port") and the master's name;
     # REDIS_URL then gives only the database and the password ("redis://:secret@/0").
     REDIS_SENTINELS = _env("REDIS_SENTINELS", "")
     REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", "hotline")
-    PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "").rstrip("/")
+    PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}") or "").rstrip("/")
     # Reverse proxies in front of the app (nginx, a load balancer): their X-Forwarded-For and
     # X-Forwarded-Proto are trusted that many hops deep. 0: the app faces clients directly.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
@@ -69,6 +141,8 @@ class BaseConfig:
     SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)
     SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 10)
     MAIL_FROM = _env("MAIL_FROM", "Tong dai 1022 <no-reply@1022.local>")
+    # Whether `make run` starts the development mail sink (development without SMTP_HOST).
+    MAIL_SINK = False
 
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
@@ -99,10 +173,23 @@ class BaseConfig:
 
 
 class DevelopmentConfig(BaseConfig):
-    """Local development: SQLite file, Twilio signature check may be switched off."""
+    """Local development: SQLite file, Twilio signature check may be switched off.
+
+    What the environment leaves unset comes from the launcher's state in `instance/` (the
+    secret key, the embedded Redis), so `make run` and a command typed in another shell agree.
+    """
 
     ENV_NAME = "development"
     DEBUG = False
+    SECRET_KEY = _env("SECRET_KEY") or _instance_text(SECRET_KEY_FILE) or INSECURE_SECRET
+    REDIS_URL = _env("REDIS_URL") or _instance_text(REDIS_URL_FILE) or DEFAULT_REDIS_URL
+    BIND = _env("BIND", f"127.0.0.1:{BaseConfig.PORT}")
+    # No SMTP_HOST: emails go to the launcher's mail sink, a Maildir in instance/mail.
+    MAIL_SINK = _env("SMTP_HOST") is None
+    SMTP_PORT = _env_int("SMTP_PORT", MAIL_SINK_PORT if MAIL_SINK else 25)
+    # A quiet console: every process (the worker's job lines included) logs warnings and
+    # errors only, unless LOG_LEVEL asks for more.
+    LOG_LEVEL = _env_log_level("WARNING")
     TWILIO_VALIDATE_SIGNATURES = _env_bool("TWILIO_VALIDATE_SIGNATURES", True)
     SIMULATOR_ENABLED = _env_bool("SIMULATOR_ENABLED", True)
 
@@ -121,7 +208,9 @@ class TestConfig(BaseConfig):
     TWILIO_NUMBER = "+15005550006"
     OPERATOR_NUMBER = "+842623000000"
     SMS_GATEWAY_SECRET = "test-gateway-secret"
-    SMTP_PORT = 8025
+    # Nothing listens on port 1: mail a test did not point at its own SMTP server (a free
+    # port) is refused at once, never delivered to `make run`'s mail sink on 8025.
+    SMTP_PORT = 1
     SIMULATOR_ENABLED = True
     RATELIMIT_ENABLED = False
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from config.settings import PASSWORD_VARIABLE, password_from_env
 from hotline.extensions import db
 
 
@@ -58,7 +58,7 @@ def load_province_command(name: str | None, folder: Path | None, quiet: bool) ->
 @click.option("--agency", "agency_code", help="Agency code (required for agents and heads).")
 @click.option(
     "--password-env",
-    default="HOTLINE_PASSWORD",
+    default=PASSWORD_VARIABLE,
     show_default=True,
     help="Read the password from this environment variable when it is set.",
 )
@@ -67,7 +67,7 @@ def create_user_command(email, name, role, agency_code, password_env) -> None:
     """Create a member of staff (asks for the password twice unless the variable is set)."""
     from hotline.users import UserError, create_user
 
-    password = os.environ.get(password_env) or click.prompt(
+    password = password_from_env(password_env) or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
     try:

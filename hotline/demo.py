@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import Agency, AreaAgency, Category, Commune, User
+from hotline.models import Agency, AreaAgency, Category, Commune, Ticket, User
 from hotline.tickets import services
 from hotline.timeutil import utcnow
 
@@ -110,13 +110,13 @@ def _staff_of(agency_id: int, users: dict[str, User]) -> User:
 def create_demo_data(count: int = 300, seed: int = 1022) -> int:
     """Create demo users and COUNT tickets spread over the last 30 days and every state.
 
+    The same SEED gives the same tickets: each one draws its random numbers in a fixed order.
+
     Returns:
         The number of demo users.
     """
     rng = random.Random(seed)
     users = create_demo_users()
-    supervisor = users["giamsat@demo.1022.vn"]
-    operator = users["tongdaivien@demo.1022.vn"]
     categories = {c.code: c for c in db.session.execute(select(Category)).scalars()}
     communes = list(db.session.execute(select(Commune)).scalars())
     favourite = [
@@ -127,19 +127,10 @@ def create_demo_data(count: int = 300, seed: int = 1022) -> int:
         code, template = rng.choice(_REPORTS)
         commune = rng.choice(favourite) if rng.random() < 0.3 else rng.choice(communes)
         created = now - timedelta(days=rng.uniform(0, 30))
-        channel = rng.choice(_CHANNELS)
-        report = services.Report(
-            channel=channel,
-            description=template.format(place=commune.full_name),
-            category_code=code if channel in ("web", "api", "operator") else None,
-            commune_id=commune.id if rng.random() < 0.7 else None,
-            priority=rng.choice(("normal",) * 6 + ("urgent", "complex")),
-            citizen_name=rng.choice(_NAMES),
-            phone=f"+8491{rng.randrange(10**7):07d}" if rng.random() < 0.8 else None,
-            contact_consent=True,
+        operator = users["tongdaivien@demo.1022.vn"]
+        ticket = _open_demo_ticket(
+            rng, code, template.format(place=commune.full_name), commune, created, operator
         )
-        actor = operator if channel == "operator" else None
-        ticket = services.create_ticket(report, actor=actor, now=created, route=False)
         step = created + timedelta(minutes=rng.randint(1, 5))
         category = categories.get(code) if code else None
         agency = _agency_for(category, commune) if category else None
@@ -156,38 +147,68 @@ def create_demo_data(count: int = 300, seed: int = 1022) -> int:
             now=step,
         )
         agent = _staff_of(agency.id, users)
-        fate = rng.random()
-        if fate < 0.25:
-            continue  # assigned, waiting for the agency
-        step += timedelta(hours=rng.uniform(0.5, 30))
-        if step > now:
-            continue
-        services.acknowledge(ticket.id, actor=agent, now=step)
-        if fate < 0.4:
-            continue
-        if fate < 0.45 and report.phone:
-            services.ask_citizen(
-                ticket.id, "Đề nghị cho biết địa chỉ cụ thể.", actor=agent, now=step
-            )
-            continue
-        if fate < 0.5:
-            services.request_transfer(
-                ticket.id, "Không thuộc thẩm quyền của đơn vị.", actor=agent, now=step
-            )
-            continue
-        step += timedelta(hours=rng.uniform(1, 80))
-        if step > now:
-            continue
-        services.resolve(
-            ticket.id,
-            "Đơn vị đã kiểm tra thực tế và khắc phục xong. Cảm ơn ông/bà đã phản ánh.",
-            actor=agent,
-            now=step,
-        )
-        if fate < 0.7:
-            continue
-        step += timedelta(hours=rng.uniform(1, 24))
-        if step > now:
-            continue
-        services.close(ticket.id, actor=supervisor, publish=rng.random() < 0.8, now=step)
+        _agency_works_on(rng, ticket, agent, users["giamsat@demo.1022.vn"], step, now)
     return len(users)
+
+
+def _open_demo_ticket(
+    rng: random.Random,
+    code: str | None,
+    description: str,
+    commune: Commune,
+    created: datetime,
+    operator: User,
+) -> Ticket:
+    """Open one demo ticket as a citizen would (or an operator for them), not routed."""
+    channel = rng.choice(_CHANNELS)
+    report = services.Report(
+        channel=channel,
+        description=description,
+        category_code=code if channel in ("web", "api", "operator") else None,
+        commune_id=commune.id if rng.random() < 0.7 else None,
+        priority=rng.choice(("normal",) * 6 + ("urgent", "complex")),
+        citizen_name=rng.choice(_NAMES),
+        phone=f"+8491{rng.randrange(10**7):07d}" if rng.random() < 0.8 else None,
+        contact_consent=True,
+    )
+    actor = operator if channel == "operator" else None
+    return services.create_ticket(report, actor=actor, now=created, route=False).ticket
+
+
+def _agency_works_on(
+    rng: random.Random, ticket: Ticket, agent: User, supervisor: User, step: datetime, now: datetime
+) -> None:
+    """Take an assigned ticket as far as its fate says: acknowledged, asked, transferred,
+    resolved or closed, each step some hours after the last and never in the future."""
+    fate = rng.random()
+    if fate < 0.25:
+        return  # assigned, waiting for the agency
+    step += timedelta(hours=rng.uniform(0.5, 30))
+    if step > now:
+        return
+    services.acknowledge(ticket.id, actor=agent, now=step)
+    if fate < 0.4:
+        return
+    if fate < 0.45 and ticket.phone:
+        services.ask_citizen(ticket.id, "Đề nghị cho biết địa chỉ cụ thể.", actor=agent, now=step)
+        return
+    if fate < 0.5:
+        services.request_transfer(
+            ticket.id, "Không thuộc thẩm quyền của đơn vị.", actor=agent, now=step
+        )
+        return
+    step += timedelta(hours=rng.uniform(1, 80))
+    if step > now:
+        return
+    services.resolve(
+        ticket.id,
+        "Đơn vị đã kiểm tra thực tế và khắc phục xong. Cảm ơn ông/bà đã phản ánh.",
+        actor=agent,
+        now=step,
+    )
+    if fate < 0.7:
+        return
+    step += timedelta(hours=rng.uniform(1, 24))
+    if step > now:
+        return
+    services.close(ticket.id, actor=supervisor, publish=rng.random() < 0.8, now=step)

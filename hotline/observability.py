@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
-import os
 import re
 import time
 import uuid
@@ -35,6 +35,8 @@ INTAKE = Counter("hotline_intake_total", "Tickets created by channel", ["channel
 JOBS = Counter("hotline_jobs_total", "Jobs run by this process, by outcome", ["job", "outcome"])
 
 bp = Blueprint("metrics", __name__)
+# RQ's loggers that log every job (and set their own level when RQ is imported).
+RQ_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler")
 
 
 class RequestIdFilter(logging.Filter):
@@ -45,8 +47,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str | None = None, stream=None) -> logging.Handler | None:
+def configure_logging(level: str = "INFO", stream=None) -> logging.Handler | None:
     """Send JSON lines to STREAM (stderr), each with the request id (idempotent).
+
+    LEVEL is the root logger's (the app's LOG_LEVEL); RQ's worker and job loggers follow it.
 
     Returns:
         The handler added, or None when one was already there.
@@ -64,14 +68,18 @@ def configure_logging(level: str | None = None, stream=None) -> logging.Handler 
     )
     handler.addFilter(RequestIdFilter())
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level.upper())
+    # RQ sets its worker's logger to INFO when it is imported (rq.worker): back to NOTSET,
+    # so the job lines follow LOG_LEVEL like every other line (quiet in development).
+    for name in RQ_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     return handler
 
 
 def init_observability(app: Flask) -> None:
     """Request ids, access metrics, and the /metrics route."""
     if app.config.get("JSON_LOGS", True) and not app.testing:
-        configure_logging()
+        configure_logging(app.config.get("LOG_LEVEL") or "INFO")
 
     @app.before_request
     def _start():
@@ -147,9 +155,16 @@ class _LiveCollector:
 
 
 def _allowed_to_scrape() -> bool:
-    token = current_app.config.get("METRICS_TOKEN")
+    """With METRICS_TOKEN set, the scraper must send it as a bearer token (from anywhere,
+    since behind a proxy on this machine every client looks local); without, only loopback.
+    """
+    token = current_app.config.get("METRICS_TOKEN") or ""
     if token:
-        return request.headers.get("Authorization", "") == f"Bearer {token}"
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # Compared in constant time: the answer's timing says nothing of how much matched.
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode("utf-8"), token.encode("utf-8")
+        )
     return request.remote_addr in ("127.0.0.1", "::1")
 
 
@@ -159,10 +174,11 @@ def metrics():
     if not _allowed_to_scrape():
         abort(403)
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    multiproc_dir = current_app.config.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc_dir:
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
     else:
         from prometheus_client import REGISTRY
 

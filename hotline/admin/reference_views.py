@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -113,6 +112,21 @@ def categories():
     return render_template("admin/categories.html", categories=rows)
 
 
+def _rules_of(record: Category | None) -> tuple[list[RoutingKeyword], list[SlaPolicy]]:
+    """Return a saved category's keywords (by phrase) and SLA policies (by priority)."""
+    if record is None or not record.id:
+        return [], []
+    keywords = db.session.execute(
+        select(RoutingKeyword)
+        .where(RoutingKeyword.category_id == record.id)
+        .order_by(RoutingKeyword.phrase)
+    ).scalars()
+    policies = db.session.execute(
+        select(SlaPolicy).where(SlaPolicy.category_id == record.id).order_by(SlaPolicy.priority)
+    ).scalars()
+    return list(keywords), list(policies)
+
+
 @bp.route("/categories/new", methods=["GET", "POST"], defaults={"category_id": None})
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
 @roles_required("admin")
@@ -148,27 +162,7 @@ def category(category_id: int | None):
         if not changes:
             return redirect(url_for("admin.category", category_id=record.id), code=303)
         add_error(form.code, _("Mã này đã được dùng."))
-    keywords: Sequence[RoutingKeyword] = ()
-    policies: Sequence[SlaPolicy] = ()
-    if record is not None and record.id:
-        keywords = (
-            db.session.execute(
-                select(RoutingKeyword)
-                .where(RoutingKeyword.category_id == record.id)
-                .order_by(RoutingKeyword.phrase)
-            )
-            .scalars()
-            .all()
-        )
-        policies = (
-            db.session.execute(
-                select(SlaPolicy)
-                .where(SlaPolicy.category_id == record.id)
-                .order_by(SlaPolicy.priority)
-            )
-            .scalars()
-            .all()
-        )
+    keywords, policies = _rules_of(record)
     status = 400 if request.method == "POST" else 200
     return render_template(
         "admin/category.html",

@@ -26,6 +26,55 @@ def users():
     return render_template("admin/users.html", users=rows, confirm=ConfirmForm(formdata=None))
 
 
+def _refused(form: UserForm, record: User | None, email: str) -> bool:
+    """Put on FORM why it cannot be saved (no password, email taken, self-demotion)."""
+    taken = db.session.execute(
+        select(User.id).where(
+            func.lower(User.email) == email, User.id != (record.id if record else 0)
+        )
+    ).first()
+    if record is None and not form.password.data:
+        add_error(form.password, _("Vui lòng đặt mật khẩu cho tài khoản mới."))
+    elif taken:
+        add_error(form.email, _("Email này đã có tài khoản."))
+    elif (
+        record is not None
+        and record.id == staff_user().id
+        and (form.role.data != "admin" or not form.active.data)
+    ):
+        add_error(form.role, _("Không thể tự bỏ quyền quản trị của chính mình."))
+    else:
+        return False
+    return True
+
+
+def _save(form: UserForm, record: User | None, email: str) -> str:
+    """Create or update the account from FORM, audit what changed, commit; return its name."""
+    values = {
+        "email": email,
+        "name": (form.name.data or "").strip(),
+        "role": form.role.data,
+        "agency_id": int(form.agency.data) if form.agency.data else None,
+        "active": bool(form.active.data),
+    }
+    if record is None:
+        record = User(**values)
+        db.session.add(record)
+        changes, action = {k: [None, v] for k, v in values.items()}, "admin.user.create"
+    else:
+        changes, action = apply_changes(record, values), "admin.user.update"
+    if form.password.data:
+        record.set_password(form.password.data)
+        changes["password"] = ["***", "***"]  # that it changed, never the value
+    if changes:
+        db.session.flush()
+        audit.record(
+            action, actor=staff_user(), target=f"user:{record.id}", data={"changes": changes}
+        )
+        db.session.commit()
+    return values["name"]
+
+
 @bp.route("/users/new", methods=["GET", "POST"], defaults={"user_id": None})
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required("admin")
@@ -44,46 +93,9 @@ def user(user_id: int | None):
         form.password.data = ""
     if form.validate_on_submit():
         email = normalise_email(form.email.data or "")
-        taken = db.session.execute(
-            select(User.id).where(func.lower(User.email) == email, User.id != (user_id or 0))
-        ).first()
-        if record is None and not form.password.data:
-            add_error(form.password, _("Vui lòng đặt mật khẩu cho tài khoản mới."))
-        elif taken:
-            add_error(form.email, _("Email này đã có tài khoản."))
-        elif (
-            record is not None
-            and record.id == staff_user().id
-            and (form.role.data != "admin" or not form.active.data)
-        ):
-            add_error(form.role, _("Không thể tự bỏ quyền quản trị của chính mình."))
-        else:
-            values = {
-                "email": email,
-                "name": (form.name.data or "").strip(),
-                "role": form.role.data,
-                "agency_id": int(form.agency.data) if form.agency.data else None,
-                "active": bool(form.active.data),
-            }
-            if record is None:
-                record = User(**values)
-                db.session.add(record)
-                changes, action = {k: [None, v] for k, v in values.items()}, "admin.user.create"
-            else:
-                changes, action = apply_changes(record, values), "admin.user.update"
-            if form.password.data:
-                record.set_password(form.password.data)
-                changes["password"] = ["***", "***"]  # that it changed, never the value
-            if changes:
-                db.session.flush()
-                audit.record(
-                    action,
-                    actor=staff_user(),
-                    target=f"user:{record.id}",
-                    data={"changes": changes},
-                )
-                db.session.commit()
-            flash(_("Đã lưu tài khoản %(name)s.", name=values["name"]), "success")
+        if not _refused(form, record, email):
+            name = _save(form, record, email)
+            flash(_("Đã lưu tài khoản %(name)s.", name=name), "success")
             return redirect(url_for("admin.users"), code=303)
     status = 400 if request.method == "POST" else 200
     title = record.name if record else _("Thêm tài khoản")

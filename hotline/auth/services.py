@@ -88,32 +88,39 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> L
         db.session.commit()
         return LoginResult(None, "locked", user.locked_until)
     if not user.check_password(password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        audit.record(
-            "auth.login_failed",
-            actor=user,
-            target=f"user:{user.id}",
-            data={"reason": "password", "failures": user.failed_logins},
-        )
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + lock_for
-            user.failed_logins = 0
-            audit.record(
-                "auth.locked",
-                actor=user,
-                target=f"user:{user.id}",
-                data={"until": user.locked_until.isoformat()},
-            )
-            db.session.commit()
-            return LoginResult(None, "locked", user.locked_until)
-        db.session.commit()
-        return LoginResult(None, "invalid")
+        return _wrong_password(user, now, max_failures, lock_for)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     audit.record("auth.login", actor=user, target=f"user:{user.id}")
     db.session.commit()
     return LoginResult(user)
+
+
+def _wrong_password(
+    user: User, now: datetime, max_failures: int, lock_for: timedelta
+) -> LoginResult:
+    """Count a wrong password; at MAX_FAILURES lock the account for LOCK_FOR. Commits."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    audit.record(
+        "auth.login_failed",
+        actor=user,
+        target=f"user:{user.id}",
+        data={"reason": "password", "failures": user.failed_logins},
+    )
+    if user.failed_logins < max_failures:
+        db.session.commit()
+        return LoginResult(None, "invalid")
+    user.locked_until = now + lock_for
+    user.failed_logins = 0
+    audit.record(
+        "auth.locked",
+        actor=user,
+        target=f"user:{user.id}",
+        data={"until": user.locked_until.isoformat()},
+    )
+    db.session.commit()
+    return LoginResult(None, "locked", user.locked_until)
 
 
 def record_logout(user: User) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from marshmallow import ValidationError
+from sqlalchemy import Select, select
 
 from hotline.extensions import db
 from hotline.intake.api import key_from_header
@@ -29,13 +30,12 @@ from hotline.intake.common import (
 from hotline.intake.open311_format import render, render_errors, w3c_datetime
 from hotline.intake.open311_params import (
     Open311Error,
-    form_float,
     query_datetime,
     query_list,
     query_positive_int,
 )
+from hotline.intake.open311_schemas import ServiceRequestSchema, form_errors
 from hotline.models import Category, Ticket
-from hotline.phones import normalize_phone
 from hotline.province import province_json
 from hotline.tickets.codes import clean_code, is_valid_code
 from hotline.tickets.errors import InvalidInput
@@ -62,7 +62,7 @@ CHANGESET = "2025-07-01T00:00:00+07:00"
 @bp.errorhandler(Open311Error)
 def _answer_error(exc: Open311Error):
     fmt = (request.view_args or {}).get("fmt", "json")
-    return render_errors(fmt, exc.status, exc.description)
+    return render_errors(fmt, exc.status, exc.descriptions)
 
 
 def _check_jurisdiction() -> None:
@@ -192,6 +192,37 @@ def request_document(ticket: Ticket) -> dict:
     }
 
 
+def _date_range() -> tuple[datetime, datetime]:
+    """Return the start_date/end_date window: at most 90 days, the last 90 by default."""
+    start, end = query_datetime("start_date"), query_datetime("end_date")
+    if start and end and start > end:
+        raise Open311Error(400, "start_date is after end_date")
+    if start and end and end - start > MAX_RANGE:
+        raise Open311Error(400, "the date range may not span more than 90 days")
+    if start is None:
+        end = end or utcnow()
+        return end - MAX_RANGE, end
+    return start, end or start + MAX_RANGE
+
+
+def _filtered(query: Select) -> Select:
+    """Narrow QUERY by the date range, the open/closed status and the service codes."""
+    start, end = _date_range()
+    query = query.where(Ticket.created_at >= start, Ticket.created_at <= end)
+    statuses = query_list("status")
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, "status must be open or closed (comma-delimited)")
+    if len(set(statuses)) == 1:
+        closed = statuses[0] == "closed"
+        query = query.where((Ticket.status == "closed") if closed else (Ticket.status != "closed"))
+    service_codes = query_list("service_code")
+    if service_codes:
+        query = query.join(Category, Ticket.category_id == Category.id).where(
+            Category.code.in_(service_codes)
+        )
+    return query
+
+
 @bp.get(f"/requests.<{FORMATS}:fmt>")
 def list_requests(fmt: str):
     """Service requests by id, or filtered by service, dates and status, newest first."""
@@ -202,31 +233,7 @@ def list_requests(fmt: str):
         codes = [clean_code(i) for i in ids if is_valid_code(clean_code(i))]
         query = query.where(Ticket.code.in_(codes))
     else:
-        start, end = query_datetime("start_date"), query_datetime("end_date")
-        if start and end and start > end:
-            raise Open311Error(400, "start_date is after end_date")
-        if start and end and end - start > MAX_RANGE:
-            raise Open311Error(400, "the date range may not span more than 90 days")
-        if not start and not end:
-            end = utcnow()
-        if end is None:
-            end = start + MAX_RANGE
-        if start is None:
-            start = end - MAX_RANGE
-        query = query.where(Ticket.created_at >= start, Ticket.created_at <= end)
-        statuses = query_list("status")
-        if any(s not in ("open", "closed") for s in statuses):
-            raise Open311Error(400, "status must be open or closed (comma-delimited)")
-        if statuses and len(set(statuses)) == 1:
-            closed = statuses[0] == "closed"
-            query = query.where(
-                (Ticket.status == "closed") if closed else (Ticket.status != "closed")
-            )
-        service_codes = query_list("service_code")
-        if service_codes:
-            query = query.join(Category, Ticket.category_id == Category.id).where(
-                Category.code.in_(service_codes)
-            )
+        query = _filtered(query)
     page = query_positive_int("page", 1, 100_000)
     size = query_positive_int("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     tickets = (
@@ -283,6 +290,24 @@ def _token(key_id: int) -> str:
     return hashlib.sha256(f"{key_id}:{idem}".encode()).hexdigest()[:32]
 
 
+def _posted_request() -> dict:
+    """Return the POSTed form loaded by `ServiceRequestSchema`, or raise every problem."""
+    try:
+        return ServiceRequestSchema().load(request.form)
+    except ValidationError as exc:
+        raise Open311Error(400, *form_errors(exc)) from None
+
+
+def _active_category(code: str) -> Category:
+    """Return the active category of service_code CODE (a POST's error is a 400, not 404)."""
+    category = db.session.execute(
+        select(Category).filter_by(code=code, active=True)
+    ).scalar_one_or_none()
+    if category is None:
+        raise Open311Error(400, f"service_code {code} not found")
+    return category
+
+
 @bp.post(f"/requests.<{FORMATS}:fmt>")
 def create_request(fmt: str):
     """Create a service request (form-encoded, with api_key); answer its id and token."""
@@ -290,66 +315,26 @@ def create_request(fmt: str):
     key = key_from_header(request.form.get("api_key"))
     if key is None:
         raise Open311Error(403, "api_key was not provided or is not valid")
-    code = (request.form.get("service_code") or "").strip()
-    if not code:
-        raise Open311Error(400, "service_code is required")
-    category = db.session.execute(
-        select(Category).filter_by(code=code, active=True)
-    ).scalar_one_or_none()
-    if category is None:
-        raise Open311Error(400, f"service_code {code} not found")
-    lat, lon = form_float("lat", -90, 90), form_float("long", -180, 180)
-    if (lat is None) != (lon is None):
-        raise Open311Error(400, "lat and long must be given together")
-    address = (request.form.get("address_string") or "").strip()
-    address_id = (request.form.get("address_id") or "").strip()
-    commune_key = (request.form.get("attribute[commune]") or "").strip()
-    commune = commune_by_code(commune_key)
-    if commune_key and commune is None:
+    form = _posted_request()
+    category = _active_category(form["service_code"])
+    commune = commune_by_code(form["commune"])
+    if form["commune"] and commune is None:
         raise Open311Error(400, "attribute[commune] is not one of the service's values")
-    if lat is None and not address and not address_id and commune is None:
-        raise Open311Error(
-            400,
-            "a location is required: lat and long, address_string, address_id "
-            "or attribute[commune]",
-        )
-    description = (request.form.get("description") or "").strip()
-    if not description:
-        raise Open311Error(400, "description is required")
-    if len(description) > 4000:
-        raise Open311Error(400, "description is longer than 4000 characters")
-    raw_phone = (request.form.get("phone") or "").strip()
-    phone = normalize_phone(raw_phone)
-    if raw_phone and phone is None:
-        raise Open311Error(400, "phone is not a valid phone number")
-    email = (request.form.get("email") or "").strip()[:255] or None
-    name = " ".join(
-        p
-        for p in (
-            (request.form.get("first_name") or "").strip(),
-            (request.form.get("last_name") or "").strip(),
-        )
-        if p
-    )
-    media_url = (request.form.get("media_url") or "").strip()
-    attachments = []
-    if media_url.startswith(("https://", "http://")):
-        attachments.append(NewAttachment("photo", source_url=media_url[:1000]))
+    media_url = form["media_url"]
     token = _token(key.id)
-    account_id = (request.form.get("account_id") or "").strip()[:120]
     try:
         report = Report(
             channel=CHANNEL,
-            description=description,
+            description=form["description"],
             category_code=category.code,
             commune_id=commune.id if commune else None,
-            address=address or address_id,
-            latitude=lat,
-            longitude=lon,
-            citizen_name=name,
-            phone=phone,
-            email=email,
-            contact_consent=bool(phone or email),
+            address=form["address_string"] or form["address_id"],
+            latitude=form["lat"],
+            longitude=form["long"],
+            citizen_name=form["name"],
+            phone=form["phone"],
+            email=form["email"],
+            contact_consent=bool(form["phone"] or form["email"]),
         )
         ticket = create_ticket(
             report,
@@ -358,24 +343,19 @@ def create_request(fmt: str):
                 token,
                 data={
                     "api_key_id": key.id,
-                    "device_id": (request.form.get("device_id") or "")[:120],
-                    "account_id": account_id,
+                    "device_id": form["device_id"],
+                    "account_id": form["account_id"],
                 },
             ),
-            attachments=attachments,
+            attachments=[NewAttachment("photo", source_url=media_url)] if media_url else [],
         )
     except InvalidInput as exc:
         db.session.rollback()
         raise Open311Error(400, f"{exc.field} {exc.message}") from None
-    return render(
-        fmt,
-        "service_requests",
-        [
-            {
-                "service_request_id": ticket.code,
-                "token": token,
-                "service_notice": "",
-                "account_id": account_id,
-            }
-        ],
-    )
+    created = {
+        "service_request_id": ticket.code,
+        "token": token,
+        "service_notice": "",
+        "account_id": form["account_id"],
+    }
+    return render(fmt, "service_requests", [created])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -74,6 +75,7 @@ def render(fmt: str, root: str, value: Any, status: int = 200) -> Response:
     return Response(body.encode("utf-8"), status=status, content_type=JSON_TYPE)
 
 
-def render_errors(fmt: str, status: int, description: str) -> Response:
-    """Answer the GeoReport error list: `[{"code": status, "description": ...}]`."""
-    return render(fmt, "errors", [{"code": status, "description": description}], status)
+def render_errors(fmt: str, status: int, descriptions: Sequence[str]) -> Response:
+    """Answer the GeoReport error list: `[{"code": status, "description": ...}, ...]`."""
+    errors = [{"code": status, "description": description} for description in descriptions]
+    return render(fmt, "errors", errors, status)

@@ -138,8 +138,12 @@ def _post_body(ref: Reference) -> dict:
 
 
 def _operations(fmt: str, ref: Reference) -> dict:
-    requests = item_list("ServiceRequest", "service_requests", "request")
-    page_size = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+    """Return the paths of one format: the services, then the service requests."""
+    return {**_service_paths(fmt, ref), **_request_paths(fmt, ref)}
+
+
+def _service_paths(fmt: str, ref: Reference) -> dict:
+    """Discovery, the list of services and a service's definition."""
     return {
         f"/discovery.{fmt}": {
             "get": {
@@ -174,60 +178,14 @@ def _operations(fmt: str, ref: Reference) -> dict:
                 },
             }
         },
-        f"/requests.{fmt}": {
-            "get": {
-                "summary": f"Service requests, newest first ({fmt.upper()})",
-                "description": "service_request_id overrides every other filter. Without dates, "
-                "the last 90 days; a range may span at most 90 days.",
-                "parameters": [
-                    _query("service_request_id", "Comma-delimited ticket codes"),
-                    _query("service_code", "Comma-delimited service codes"),
-                    _query("start_date", "W3C date-time with timezone"),
-                    _query("end_date", "W3C date-time with timezone"),
-                    _query("status", "open, closed, or both comma-delimited"),
-                    _query(
-                        "page", "Page number", {"type": "integer", "minimum": 1, "maximum": 100_000}
-                    ),
-                    _query("page_size", "Requests per page (default 50)", page_size),
-                    ref.jurisdiction(),
-                ],
-                "responses": {
-                    "200": _ok(fmt, "The requests", requests),
-                    **_errors(
-                        fmt,
-                        ("400", "A malformed parameter"),
-                        ("404", "Unknown jurisdiction_id"),
-                    ),
-                },
-            },
-            "post": {
-                "summary": f"Create a service request ({fmt.upper()})",
-                "description": "Retrying with the same Idempotency-Key header (an extension "
-                "of GeoReport v2) returns the same request and token.",
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": 80},
-                    }
-                ],
-                "requestBody": _post_body(ref),
-                "responses": {
-                    "200": _ok(
-                        fmt,
-                        "Created at once: id and token",
-                        item_list("Created", "service_requests", "request", minItems=1),
-                    ),
-                    **_errors(
-                        fmt,
-                        ("400", "A missing or invalid field"),
-                        ("403", "Missing or invalid api_key"),
-                        ("404", "Unknown jurisdiction_id"),
-                    ),
-                },
-            },
-        },
+    }
+
+
+def _request_paths(fmt: str, ref: Reference) -> dict:
+    """Listing and creating service requests, one request, and a token's request."""
+    requests = item_list("ServiceRequest", "service_requests", "request")
+    return {
+        f"/requests.{fmt}": {"get": _list_requests(fmt, ref), "post": _create_request(fmt, ref)},
         f"/requests/{{service_request_id}}.{fmt}": {
             "get": {
                 "summary": f"One service request, as a one-item list ({fmt.upper()})",
@@ -252,6 +210,66 @@ def _operations(fmt: str, ref: Reference) -> dict:
                     **_errors(fmt, ("404", "Unknown token or jurisdiction_id")),
                 },
             }
+        },
+    }
+
+
+def _list_requests(fmt: str, ref: Reference) -> dict:
+    """GET /requests: the filters, paging, and the list."""
+    requests = item_list("ServiceRequest", "service_requests", "request")
+    page_size = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+    return {
+        "summary": f"Service requests, newest first ({fmt.upper()})",
+        "description": "service_request_id overrides every other filter. Without dates, "
+        "the last 90 days; a range may span at most 90 days.",
+        "parameters": [
+            _query("service_request_id", "Comma-delimited ticket codes"),
+            _query("service_code", "Comma-delimited service codes"),
+            _query("start_date", "W3C date-time with timezone"),
+            _query("end_date", "W3C date-time with timezone"),
+            _query("status", "open, closed, or both comma-delimited"),
+            _query("page", "Page number", {"type": "integer", "minimum": 1, "maximum": 100_000}),
+            _query("page_size", "Requests per page (default 50)", page_size),
+            ref.jurisdiction(),
+        ],
+        "responses": {
+            "200": _ok(fmt, "The requests", requests),
+            **_errors(
+                fmt,
+                ("400", "A malformed parameter"),
+                ("404", "Unknown jurisdiction_id"),
+            ),
+        },
+    }
+
+
+def _create_request(fmt: str, ref: Reference) -> dict:
+    """POST /requests: the form, the Idempotency-Key extension, id and token back."""
+    return {
+        "summary": f"Create a service request ({fmt.upper()})",
+        "description": "Retrying with the same Idempotency-Key header (an extension "
+        "of GeoReport v2) returns the same request and token.",
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 80},
+            }
+        ],
+        "requestBody": _post_body(ref),
+        "responses": {
+            "200": _ok(
+                fmt,
+                "Created at once: id and token",
+                item_list("Created", "service_requests", "request", minItems=1),
+            ),
+            **_errors(
+                fmt,
+                ("400", "A missing or invalid field"),
+                ("403", "Missing or invalid api_key"),
+                ("404", "Unknown jurisdiction_id"),
+            ),
         },
     }
 

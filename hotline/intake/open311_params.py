@@ -10,12 +10,12 @@ from hotline.timeutil import as_utc
 
 
 class Open311Error(Exception):
-    """An error answered as the GeoReport error list."""
+    """An error answered as the GeoReport error list: one entry per description."""
 
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
+    def __init__(self, status: int, description: str, *more: str):
+        super().__init__("; ".join((description, *more)))
         self.status = status
-        self.description = description
+        self.descriptions = (description, *more)
 
 
 def query_datetime(name: str) -> datetime | None:
@@ -47,17 +47,3 @@ def query_positive_int(name: str, default: int, maximum: int) -> int:
 def query_list(name: str) -> list[str]:
     """Return the comma-delimited values of query parameter NAME."""
     return [v.strip() for v in (request.args.get(name) or "").split(",") if v.strip()]
-
-
-def form_float(name: str, low: float, high: float) -> float | None:
-    """Return form field NAME as a number between LOW and HIGH, or None when absent."""
-    raw = (request.form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Open311Error(400, f"{name} must be a number") from None
-    if not low <= value <= high:
-        raise Open311Error(400, f"{name} is out of range")
-    return value

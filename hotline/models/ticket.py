@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hotline.extensions import Model
 from hotline.models.agency import Agency, Commune
 from hotline.models.category import Category
+from hotline.models.checks import one_of
 from hotline.models.types import UTCDateTime
 from hotline.models.user import User
 from hotline.text import fold
@@ -164,6 +165,9 @@ class Ticket(Model):
             postgresql_where=text("answer_published"),
             sqlite_where=text("answer_published = 1"),
         ),
+        # Only the states and channels the code knows (migration 0003).
+        one_of("status", STATUSES),
+        one_of("channel", CHANNELS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

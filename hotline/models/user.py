@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hotline.extensions import db
 from hotline.models.agency import Agency
+from hotline.models.checks import one_of
 from hotline.models.types import UTCDateTime
 from hotline.timeutil import utcnow
 
@@ -24,6 +25,7 @@ class User(UserMixin, db.Model):
     """A member of staff; agents and agency heads belong to one agency."""
 
     __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)  # migration 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)

@@ -96,6 +96,52 @@ def _lock(message_id: int) -> OutboxMessage | None:
     return db.session.execute(stmt).scalar_one_or_none()
 
 
+def _claim(message_id: int, now: datetime) -> OutboxMessage | str:
+    """Return the locked row if it is pending and due, else why it is not sent now.
+
+    A row not to be sent is released (rolled back) at once.
+    """
+    message = _lock(message_id)
+    if message is None:
+        reason = "missing"
+    elif message.status != "pending":
+        reason = message.status
+    elif message.next_attempt_at is not None and message.next_attempt_at > now:
+        reason = "not-due"
+    else:
+        return message
+    db.session.rollback()
+    return reason
+
+
+def _sent_changes(provider_id: str | None, payload: dict[str, Any], now: datetime) -> dict:
+    """Return the row's changes once the provider took it; the one-time secrets go."""
+    changes: dict[str, Any] = {
+        "status": "sent",
+        "sent_at": now,
+        "provider_id": provider_id[:120] if provider_id else None,
+        "last_error": "",
+        "next_attempt_at": None,
+    }
+    if any(k in payload for k in SECRET_PAYLOAD_KEYS):
+        changes["payload"] = {k: v for k, v in payload.items() if k not in SECRET_PAYLOAD_KEYS}
+    return changes
+
+
+def _retry_changes(exc: Exception, attempts: int, now: datetime) -> tuple[str, dict[str, Any]]:
+    """Return the outcome and row changes of a failure that may work next time.
+
+    After MAX_ATTEMPTS the row fails for good; before, it waits `backoff(attempts)`.
+    """
+    detail = str(exc) if isinstance(exc, TransientSendError) else type(exc).__name__
+    changes: dict[str, Any] = {"status": "pending", "last_error": detail[:1000]}
+    if attempts >= MAX_ATTEMPTS:
+        changes.update(status="failed", next_attempt_at=None)
+        return "failed", changes
+    changes["next_attempt_at"] = now + backoff(attempts)
+    return "retry", changes
+
+
 def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
     """Send one outbox row if it is pending and due; record the outcome.
 
@@ -113,16 +159,9 @@ def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
         or the row's status when it is no longer pending).
     """
     now = now or utcnow()
-    message = _lock(message_id)
-    if message is None:
-        db.session.rollback()
-        return "missing"
-    if message.status != "pending":
-        db.session.rollback()
-        return message.status
-    if message.next_attempt_at is not None and message.next_attempt_at > now:
-        db.session.rollback()
-        return "not-due"
+    message = _claim(message_id, now)
+    if isinstance(message, str):
+        return message
     attempts = message.attempts = (message.attempts or 0) + 1
     template, channel = message.template, message.channel
     payload = dict(message.payload or {})
@@ -147,44 +186,27 @@ def send_outbox_message(message_id: int, now: datetime | None = None) -> str:
         outcome = "failed"
         changes = {"status": "failed", "last_error": str(exc)[:1000], "next_attempt_at": None}
     except Exception as exc:  # noqa: BLE001 - anything else may work next time
-        detail = str(exc) if isinstance(exc, TransientSendError) else type(exc).__name__
-        changes = {"status": "pending", "last_error": detail[:1000]}
-        if attempts >= MAX_ATTEMPTS:
-            outcome = "failed"
-            changes.update(status="failed", next_attempt_at=None)
-        else:
-            outcome = "retry"
-            changes["next_attempt_at"] = now + backoff(attempts)
+        outcome, changes = _retry_changes(exc, attempts, now)
         if not isinstance(exc, TransientSendError):
             log.exception("outbox %s (%s) raised", message_id, template)
     else:
         outcome = "sent"
-        changes = {
-            "status": "sent",
-            "sent_at": now,
-            "provider_id": provider_id[:120] if provider_id else None,
-            "last_error": "",
-            "next_attempt_at": None,
-        }
-        if any(k in payload for k in SECRET_PAYLOAD_KEYS):
-            changes["payload"] = {k: v for k, v in payload.items() if k not in SECRET_PAYLOAD_KEYS}
+        changes = _sent_changes(provider_id, payload, now)
     # No recipient in the log: ids and templates only.
-    log.info(
-        "outbox %s %s via %s: %s (attempt %s%s)",
-        message_id,
-        template,
-        channel,
-        outcome,
-        attempts,
-        f", {segments} SMS segments" if segments else "",
-    )
+    what, costs = f"{template} via {channel}", f", {segments} SMS segments" if segments else ""
+    log.info("outbox %s %s: %s (attempt %s%s)", message_id, what, outcome, attempts, costs)
     if handed_over:
-        _record_outcome(message_id, changes)
+        _record_outcome(message_id, changes)  # the row was committed: write it anew
     else:
-        for name, value in changes.items():
-            setattr(message, name, value)
-        db.session.commit()
+        _apply(message, changes)
     return outcome
+
+
+def _apply(message: OutboxMessage, changes: dict[str, Any]) -> None:
+    """Write CHANGES on the row still locked by this transaction, and commit."""
+    for name, value in changes.items():
+        setattr(message, name, value)
+    db.session.commit()
 
 
 def due_message_ids(now: datetime | None = None, limit: int = 1000) -> list[int]:

@@ -91,6 +91,10 @@ def parse_duration(value: str, day_minutes: int) -> int | None:
 def read_province(folder: Path) -> ProvinceFiles:
     """Read and check every file of a province folder.
 
+    The files are read in the order they refer to each other (agencies before the
+    categories that name them, categories before keywords and SLA policies), so each
+    reader only checks references to what is already read.
+
     Args:
         folder: e.g. config/provinces/daklak.
 
@@ -108,9 +112,42 @@ def read_province(folder: Path) -> ProvinceFiles:
     day_minutes = working_day_minutes(calendar)
     if day_minutes <= 0:
         raise ProvinceDataError(folder / "calendar.json", None, "office_hours give no working time")
+    agencies = _read_agencies(folder / "agencies.csv")
+    agency_codes = {a["code"] for a in agencies}
+    communes = _read_communes(folder / "communes.csv")
+    categories = _read_categories(folder / "categories.csv", agency_codes)
+    category_codes = {c["code"] for c in categories}
+    area_agencies = _read_area_agencies(
+        folder / "area_agencies.csv",
+        category_codes,
+        agency_codes,
+        {c["former_province"] for c in communes},
+    )
+    keywords = _read_keywords(folder / "routing_keywords.csv", category_codes)
+    sla_policies = _read_sla_policies(folder / "sla_policies.csv", category_codes, day_minutes)
+    for key, code in (ivr.get("category_keys") or {}).items():
+        if code is not None and code not in category_codes:
+            raise ProvinceDataError(
+                folder / "ivr.json", None, f"key {key}: unknown category {code!r}"
+            )
+    return ProvinceFiles(
+        folder,
+        province,
+        agencies,
+        communes,
+        categories,
+        area_agencies,
+        keywords,
+        sla_policies,
+        calendar,
+        ivr,
+    )
 
-    agencies, agency_codes = [], set()
-    path = folder / "agencies.csv"
+
+def _read_agencies(path: Path) -> list[dict[str, Any]]:
+    """Read agencies.csv: unique codes, known kinds; notify_new_tickets defaults to yes."""
+    agencies: list[dict[str, Any]] = []
+    codes: set[str] = set()
     for line, row in _rows(path, ("code", "name", "kind")):
         if not row["code"] or not row["name"]:
             raise ProvinceDataError(path, line, "code and name are required")
@@ -118,27 +155,35 @@ def read_province(folder: Path) -> ProvinceFiles:
             raise ProvinceDataError(
                 path, line, f"kind {row['kind']!r} is not one of {AGENCY_KINDS}"
             )
-        if row["code"] in agency_codes:
+        if row["code"] in codes:
             raise ProvinceDataError(path, line, f"duplicate agency code {row['code']!r}")
-        agency_codes.add(row["code"])
+        codes.add(row["code"])
         notify = row.get("notify_new_tickets", "yes").lower() not in ("no", "false", "0")
         agencies.append({**row, "notify_new_tickets": notify, "emails": row.get("emails", "")})
+    return agencies
 
-    communes, commune_names = [], set()
-    path = folder / "communes.csv"
+
+def _read_communes(path: Path) -> list[dict[str, Any]]:
+    """Read communes.csv: a name, a type xã or phường, no commune listed twice."""
+    communes: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     for line, row in _rows(path, ("name", "type", "former_district", "former_province")):
         if not row["name"]:
             raise ProvinceDataError(path, line, "name is required")
         if row["type"] not in COMMUNE_TYPES:
             raise ProvinceDataError(path, line, f"type {row['type']!r} must be 'xã' or 'phường'")
         key = (row["type"], row["name"])
-        if key in commune_names:
+        if key in seen:
             raise ProvinceDataError(path, line, f"duplicate commune {row['type']} {row['name']}")
-        commune_names.add(key)
+        seen.add(key)
         communes.append(row)
+    return communes
 
-    categories, category_codes = [], set()
-    path = folder / "categories.csv"
+
+def _read_categories(path: Path, agency_codes: set[str]) -> list[dict[str, Any]]:
+    """Read categories.csv: unique codes, known scopes, an agency (if any) that exists."""
+    categories: list[dict[str, Any]] = []
+    codes: set[str] = set()
     for line, row in _rows(path, ("code", "name_vi", "name_en", "scope", "agency")):
         if not row["code"] or not row["name_vi"]:
             raise ProvinceDataError(path, line, "code and name_vi are required")
@@ -146,28 +191,36 @@ def read_province(folder: Path) -> ProvinceFiles:
             raise ProvinceDataError(path, line, f"scope {row['scope']!r} is not one of {SCOPES}")
         if row["agency"] and row["agency"] not in agency_codes:
             raise ProvinceDataError(path, line, f"unknown agency {row['agency']!r}")
-        if row["code"] in category_codes:
+        if row["code"] in codes:
             raise ProvinceDataError(path, line, f"duplicate category code {row['code']!r}")
-        category_codes.add(row["code"])
+        codes.add(row["code"])
         categories.append(row)
+    return categories
 
-    area_agencies = []
-    path = folder / "area_agencies.csv"
-    if path.exists():
-        provinces = {c["former_province"] for c in communes}
-        for line, row in _rows(path, ("category", "former_province", "agency")):
-            if row["category"] not in category_codes:
-                raise ProvinceDataError(path, line, f"unknown category {row['category']!r}")
-            if row["agency"] not in agency_codes:
-                raise ProvinceDataError(path, line, f"unknown agency {row['agency']!r}")
-            if row["former_province"] not in provinces:
-                raise ProvinceDataError(
-                    path, line, f"no commune has former province {row['former_province']!r}"
-                )
-            area_agencies.append(row)
 
-    keywords = []
-    path = folder / "routing_keywords.csv"
+def _read_area_agencies(
+    path: Path, category_codes: set[str], agency_codes: set[str], provinces: set[str]
+) -> list[dict[str, Any]]:
+    """Read the optional area_agencies.csv: who handles a category in a former province."""
+    if not path.exists():
+        return []
+    area_agencies: list[dict[str, Any]] = []
+    for line, row in _rows(path, ("category", "former_province", "agency")):
+        if row["category"] not in category_codes:
+            raise ProvinceDataError(path, line, f"unknown category {row['category']!r}")
+        if row["agency"] not in agency_codes:
+            raise ProvinceDataError(path, line, f"unknown agency {row['agency']!r}")
+        if row["former_province"] not in provinces:
+            raise ProvinceDataError(
+                path, line, f"no commune has former province {row['former_province']!r}"
+            )
+        area_agencies.append(row)
+    return area_agencies
+
+
+def _read_keywords(path: Path, category_codes: set[str]) -> list[dict[str, Any]]:
+    """Read routing_keywords.csv: a known category, a phrase and a positive weight."""
+    keywords: list[dict[str, Any]] = []
     for line, row in _rows(path, ("category", "phrase", "weight")):
         if row["category"] not in category_codes:
             raise ProvinceDataError(path, line, f"unknown category {row['category']!r}")
@@ -182,9 +235,14 @@ def read_province(folder: Path) -> ProvinceFiles:
         if weight <= 0:
             raise ProvinceDataError(path, line, "weight must be positive")
         keywords.append({"category": row["category"], "phrase": row["phrase"], "weight": weight})
+    return keywords
 
-    sla_policies = []
-    path = folder / "sla_policies.csv"
+
+def _read_sla_policies(
+    path: Path, category_codes: set[str], day_minutes: int
+) -> list[dict[str, Any]]:
+    """Read sla_policies.csv: durations turned into working minutes (d = one working day)."""
+    sla_policies: list[dict[str, Any]] = []
     for line, row in _rows(path, ("category", "priority", "acknowledge", "resolve")):
         if row["category"] not in category_codes:
             raise ProvinceDataError(path, line, f"unknown category {row['category']!r}")
@@ -197,22 +255,4 @@ def read_province(folder: Path) -> ProvinceFiles:
         if ack is None or res is None:
             raise ProvinceDataError(path, line, "durations must look like 90m, 8h or 3d")
         sla_policies.append({**row, "acknowledge_minutes": ack, "resolve_minutes": res})
-
-    for key, code in (ivr.get("category_keys") or {}).items():
-        if code is not None and code not in category_codes:
-            raise ProvinceDataError(
-                folder / "ivr.json", None, f"key {key}: unknown category {code!r}"
-            )
-
-    return ProvinceFiles(
-        folder,
-        province,
-        agencies,
-        communes,
-        categories,
-        area_agencies,
-        keywords,
-        sla_policies,
-        calendar,
-        ivr,
-    )
+    return sla_policies

@@ -19,7 +19,8 @@ from sqlalchemy.orm import lazyload
 from hotline.cache import TimedCache
 from hotline.extensions import db
 from hotline.models import Agency, AreaAgency, Category, Commune, RoutingKeyword, Ticket, User
-from hotline.routing.rules import CategoryClassifier, CommuneMatcher, KeywordRule
+from hotline.routing.communes import CommuneMatcher
+from hotline.routing.rules import CategoryClassifier, KeywordRule
 from hotline.tickets import services as tickets
 from hotline.tickets.errors import ConflictError, InvalidInput, InvalidTransition, NotFound
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.models import Ticket
+from hotline.simulator.call_engine import CallEngine, Event, Step
 from hotline.simulator.client import (
     Reply,
     SimulatorError,
@@ -22,15 +23,7 @@ from hotline.simulator.client import (
     ticket_of,
     webhook_urls,
 )
-from hotline.simulator.twiml import (
-    CallEngine,
-    Event,
-    Step,
-    TwimlError,
-    Verb,
-    message_texts,
-    new_sid,
-)
+from hotline.simulator.twiml import TwimlError, Verb, message_texts, new_sid
 
 MAX_REQUESTS_PER_CALL = 60  # a <Redirect> loop must not spin forever
 

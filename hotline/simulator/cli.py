@@ -7,9 +7,9 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from hotline.simulator.call_engine import Event
 from hotline.simulator.calls import CallScript, simulate_call, simulate_sms
 from hotline.simulator.client import Reply, SimulatorError
-from hotline.simulator.twiml import Event
 
 # The parameters every request of a call carries; the others are what this step adds.
 _CALL_BASE = frozenset(

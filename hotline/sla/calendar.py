@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from hotline.sla.calendar_config import checked_office_hours, parse_calendar
+
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 # A calendar with no working day in this many consecutive days is treated as broken,
@@ -28,37 +30,6 @@ def _require_aware(value: datetime, name: str) -> None:
         raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
-
-
-def _parse_time(value: str) -> time:
-    """Parse an ``HH:MM`` (or ``HH:MM:SS``) string into a naive time."""
-    try:
-        parsed = time.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid office-hours time {value!r}, expected 'HH:MM'") from exc
-    if parsed.tzinfo is not None:
-        raise ValueError(f"office-hours time {value!r} must not carry a UTC offset")
-    return parsed
-
-
-def _parse_dated_entries(entries: Any, key: str) -> dict[date, str]:
-    """Parse a ``[{"date": "YYYY-MM-DD", "name": "..."}]`` list into ``{date: name}``."""
-    if entries is None:
-        return {}
-    if not isinstance(entries, list):
-        raise ValueError(f"{key!r} must be a list of {{'date', 'name'}} objects")
-    parsed: dict[date, str] = {}
-    for entry in entries:
-        if not isinstance(entry, Mapping) or "date" not in entry:
-            raise ValueError(f"each entry of {key!r} needs a 'date', got {entry!r}")
-        try:
-            day = date.fromisoformat(entry["date"])
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"invalid date {entry['date']!r} in {key!r}") from exc
-        if day in parsed:
-            raise ValueError(f"date {day.isoformat()} is listed twice in {key!r}")
-        parsed[day] = str(entry.get("name", ""))
-    return parsed
 
 
 class WorkingCalendar:
@@ -110,19 +81,7 @@ class WorkingCalendar:
         """
         self.tz_name = tz
         self.tz = ZoneInfo(tz)
-        periods = [(opening, closing) for opening, closing in office_hours]
-        if not periods:
-            raise ValueError("office_hours must contain at least one period")
-        previous_end: time | None = None
-        for opening, closing in periods:
-            if opening.tzinfo is not None or closing.tzinfo is not None:
-                raise ValueError("office-hours times must be naive (local wall-clock) times")
-            if opening >= closing:
-                raise ValueError(f"office-hours period {opening}-{closing} is empty")
-            if previous_end is not None and opening < previous_end:
-                raise ValueError("office-hours periods must be sorted and must not overlap")
-            previous_end = closing
-        self.office_hours: tuple[tuple[time, time], ...] = tuple(periods)
+        self.office_hours: tuple[tuple[time, time], ...] = checked_office_hours(office_hours)
         weekdays = frozenset(working_weekdays)
         if not weekdays <= set(range(7)):
             raise ValueError(f"working weekdays must be within 0..6, got {sorted(weekdays)}")
@@ -147,10 +106,7 @@ class WorkingCalendar:
         """Build a calendar from the ``calendar.json`` structure.
 
         Args:
-            data: Mapping with keys ``timezone``, ``office_hours`` (list of
-                ``["HH:MM", "HH:MM"]``), ``working_weekdays``,
-                ``public_holidays_country`` (optional), ``days_off`` and
-                ``working_days`` (optional lists of ``{"date", "name"}``).
+            data: The file's mapping; see `parse_calendar` for its keys.
 
         Returns:
             The calendar described by ``data``.
@@ -159,33 +115,15 @@ class WorkingCalendar:
             ValueError: If a key is missing or a value is malformed, or a date is
                 both a day off and a working day.
         """
-        try:
-            tz = data["timezone"]
-            raw_hours = data["office_hours"]
-            raw_weekdays = data["working_weekdays"]
-        except KeyError as exc:
-            raise ValueError(f"calendar is missing key {exc.args[0]!r}") from exc
-        office_hours: list[tuple[time, time]] = []
-        for pair in raw_hours:
-            if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-                raise ValueError(f"office-hours entry {pair!r} must be [opening, closing]")
-            office_hours.append((_parse_time(pair[0]), _parse_time(pair[1])))
-        if not all(isinstance(day, int) and not isinstance(day, bool) for day in raw_weekdays):
-            raise ValueError(f"working_weekdays must be integers, got {raw_weekdays!r}")
-        days_off = _parse_dated_entries(data.get("days_off"), "days_off")
-        working_days = _parse_dated_entries(data.get("working_days"), "working_days")
-        both = sorted(set(days_off) & set(working_days))
-        if both:
-            listed = ", ".join(day.isoformat() for day in both)
-            raise ValueError(f"dates listed both as days off and working days: {listed}")
+        config = parse_calendar(data)
         return cls(
-            tz=tz,
-            office_hours=office_hours,
-            working_weekdays=raw_weekdays,
-            country=data.get("public_holidays_country"),
-            days_off=days_off,
-            working_days=working_days,
-            day_names={**days_off, **working_days},
+            tz=config.timezone,
+            office_hours=config.office_hours,
+            working_weekdays=config.working_weekdays,
+            country=config.country,
+            days_off=config.days_off,
+            working_days=config.working_days,
+            day_names={**config.days_off, **config.working_days},
         )
 
     @classmethod

@@ -173,6 +173,19 @@ def _recipients_by_agency(agencies: dict[int, Agency]) -> tuple[dict[int, list[s
     return by_agency, list(dict.fromkeys(supervisors))
 
 
+def _reference() -> tuple[dict[int, Agency], dict[int, str], dict[int, str]]:
+    """Return the agencies by id, and the names of the categories and communes by id."""
+    agencies = {a.id: a for a in db.session.execute(select(Agency)).scalars()}
+    categories: dict[int, str] = {
+        cid: name for cid, name in db.session.execute(select(Category.id, Category.name_vi))
+    }
+    communes = {
+        cid: f"{kind} {name}"
+        for cid, kind, name in db.session.execute(select(Commune.id, Commune.type, Commune.name))
+    }
+    return agencies, categories, communes
+
+
 def send_digests(
     day: date | None = None, *, now: datetime | None = None, only_working_days: bool = True
 ) -> DigestReport:
@@ -193,12 +206,7 @@ def send_digests(
         report.skipped = "not a working day"
         db.session.rollback()
         return report
-    agencies = {a.id: a for a in db.session.execute(select(Agency)).scalars()}
-    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).tuples().all())
-    communes = {
-        cid: f"{kind} {name}"
-        for cid, kind, name in db.session.execute(select(Commune.id, Commune.type, Commune.name))
-    }
+    agencies, categories, communes = _reference()
     late = _late_tickets()
     table = _agency_table(now)
     flagged = set(_flagged_for_leadership())
@@ -209,49 +217,45 @@ def send_digests(
         agency = agencies.get(agency_id)
         if agency is None or not agency.active:
             continue
-        items = [_ticket_item(t, communes, categories) for t in tickets[:MAX_LISTED]]
-        payload = {
-            "locale": "vi",
-            "date": day_text,
-            "agency_name": agency.name,
-            "tickets": items,
-            "overdue": sum(1 for i in items if i["state"] == "overdue"),
-            "at_risk": sum(1 for i in items if i["state"] == "at_risk"),
-            "more": max(len(tickets) - MAX_LISTED, 0),
-            "total": len(tickets),
-        }
         report.agencies += 1
-        for address in emails.get(agency_id, []):
-            rows.append(
-                message_row(
-                    channel="email",
-                    recipient=address,
-                    template="digest_agency",
-                    payload=payload,
-                    key=f"digest:{day.isoformat()}:{agency.code}:{address}",
-                    now=now,
-                )
+        payload = _agency_payload(agency, tickets, day_text, communes, categories)
+        rows += [
+            message_row(
+                channel="email",
+                recipient=address,
+                template="digest_agency",
+                payload=payload,
+                key=f"digest:{day.isoformat()}:{agency.code}:{address}",
+                now=now,
             )
+            for address in emails.get(agency_id, [])
+        ]
     if supervisors:
-        rows.extend(
-            _supervisor_rows(
-                day,
-                day_text,
-                now,
-                agencies,
-                table,
-                late,
-                flagged,
-                communes,
-                categories,
-                supervisors,
-            )
+        rows += _supervisor_rows(
+            day, day_text, now, agencies, table, late, flagged, communes, categories, supervisors
         )
     report.messages = len(queue_messages(rows, send_now=False)) if rows else 0
     db.session.commit()
     report.counts = {"late": sum(len(v) for v in late.values()), "flagged": len(flagged)}
     log.info("digest %s: %s agencies, %s messages", day, report.agencies, report.messages)
     return report
+
+
+def _agency_payload(
+    agency: Agency, tickets: list, day_text: str, communes: dict, categories: dict
+) -> dict:
+    """Return an agency's digest: its first MAX_LISTED late tickets and the counts."""
+    items = [_ticket_item(t, communes, categories) for t in tickets[:MAX_LISTED]]
+    return {
+        "locale": "vi",
+        "date": day_text,
+        "agency_name": agency.name,
+        "tickets": items,
+        "overdue": sum(1 for i in items if i["state"] == "overdue"),
+        "at_risk": sum(1 for i in items if i["state"] == "at_risk"),
+        "more": max(len(tickets) - MAX_LISTED, 0),
+        "total": len(tickets),
+    }
 
 
 def _supervisor_rows(

@@ -136,16 +136,7 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepRep
             wanted.extend(steps)
             if change["b_ack"] != row.acknowledge_state or change["b_res"] != row.resolve_state:
                 report.state_changes += 1
-        db.session.execute(
-            update(Ticket.__table__)
-            .where(_T.id == bindparam("b_id"))
-            .values(
-                acknowledge_state=bindparam("b_ack"),
-                resolve_state=bindparam("b_res"),
-                next_sla_check_at=bindparam("b_next"),
-            ),
-            updates,
-        )
+        _write_timers(updates)
         taken = take_steps(wanted, now)
         db.session.commit()
         report.checked += len(rows)
@@ -164,6 +155,20 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepRep
             report.messages,
         )
     return report
+
+
+def _write_timers(updates: list[dict]) -> None:
+    """Write the batch's new timer states and next checks in one executemany."""
+    db.session.execute(
+        update(Ticket.__table__)
+        .where(_T.id == bindparam("b_id"))
+        .values(
+            acknowledge_state=bindparam("b_ack"),
+            resolve_state=bindparam("b_res"),
+            next_sla_check_at=bindparam("b_next"),
+        ),
+        updates,
+    )
 
 
 def _evaluate(

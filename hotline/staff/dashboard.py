@@ -36,73 +36,45 @@ def _params() -> tuple[int, int | None]:
     return days, int(agency) if agency.isdigit() else None
 
 
+def _dataset(label: str, data: list, colour: str) -> dict:
+    """One Chart.js dataset: a series and its colour."""
+    return {"label": label, "data": data, "backgroundColor": colour}
+
+
+def _bars(names: list[str], datasets: list[dict], **options) -> dict:
+    """A bar chart's configuration (OPTIONS: stacked, horizontal, max) for the page's JS."""
+    return {"type": "bar", **options, "labels": names, "datasets": datasets}
+
+
 def _chart_data(board) -> dict:
     """The Chart.js configurations' data, built here so the JavaScript stays generic."""
     top = [a for a in board.agencies if a.open or a.answered][:CHART_AGENCIES]
     answered = [a for a in board.agencies if a.answered][:CHART_AGENCIES]
     with_median = [a for a in board.agencies if a.median_hours is not None][:CHART_AGENCIES]
+    per_day = [
+        _dataset(
+            labels.label(labels.CHANNEL_LABELS, c),
+            board.per_day.get(c, [0] * len(board.days)),
+            CHANNEL_COLOURS[c],
+        )
+        for c in CHANNELS
+    ]
+    open_work = [
+        _dataset(_("Trong hạn"), [a.open - a.at_risk - a.breached for a in top], "#009E73"),
+        _dataset(_("Sắp đến hạn"), [a.at_risk for a in top], "#E69F00"),
+        _dataset(_("Quá hạn"), [a.breached for a in top], "#B02A37"),
+    ]
+    on_time = _dataset(
+        _("Tỷ lệ trả lời đúng hạn (%)"), [a.on_time_rate for a in answered], "#0072B2"
+    )
+    median = _dataset(
+        _("Trung vị giờ làm việc để trả lời"), [a.median_hours for a in with_median], "#CC79A7"
+    )
     return {
-        "per_day": {
-            "type": "bar",
-            "stacked": True,
-            "labels": [d.strftime("%d/%m") for d in board.days],
-            "datasets": [
-                {
-                    "label": labels.label(labels.CHANNEL_LABELS, c),
-                    "data": board.per_day.get(c, [0] * len(board.days)),
-                    "backgroundColor": CHANNEL_COLOURS[c],
-                }
-                for c in CHANNELS
-            ],
-        },
-        "open": {
-            "type": "bar",
-            "stacked": True,
-            "horizontal": True,
-            "labels": [a.name for a in top],
-            "datasets": [
-                {
-                    "label": _("Trong hạn"),
-                    "data": [a.open - a.at_risk - a.breached for a in top],
-                    "backgroundColor": "#009E73",
-                },
-                {
-                    "label": _("Sắp đến hạn"),
-                    "data": [a.at_risk for a in top],
-                    "backgroundColor": "#E69F00",
-                },
-                {
-                    "label": _("Quá hạn"),
-                    "data": [a.breached for a in top],
-                    "backgroundColor": "#B02A37",
-                },
-            ],
-        },
-        "on_time": {
-            "type": "bar",
-            "horizontal": True,
-            "max": 100,
-            "labels": [a.name for a in answered],
-            "datasets": [
-                {
-                    "label": _("Tỷ lệ trả lời đúng hạn (%)"),
-                    "data": [a.on_time_rate for a in answered],
-                    "backgroundColor": "#0072B2",
-                }
-            ],
-        },
-        "median": {
-            "type": "bar",
-            "horizontal": True,
-            "labels": [a.name for a in with_median],
-            "datasets": [
-                {
-                    "label": _("Trung vị giờ làm việc để trả lời"),
-                    "data": [a.median_hours for a in with_median],
-                    "backgroundColor": "#CC79A7",
-                }
-            ],
-        },
+        "per_day": _bars([d.strftime("%d/%m") for d in board.days], per_day, stacked=True),
+        "open": _bars([a.name for a in top], open_work, stacked=True, horizontal=True),
+        "on_time": _bars([a.name for a in answered], [on_time], horizontal=True, max=100),
+        "median": _bars([a.name for a in with_median], [median], horizontal=True),
     }
 
 

@@ -95,7 +95,27 @@ def build_dashboard(
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, tzinfo=LOCAL_TZ).astimezone(UTC)
     day_list = [first + timedelta(days=i) for i in range(days)]
+    per_day = _intake_per_day(user, agency_id, since, day_list)
 
+    rows: dict[int, AgencyRow] = {}
+    names = {ident: name for ident, name, _active in reference_choices().agencies}
+
+    def row(aid: int) -> AgencyRow:
+        if aid not in rows:
+            rows[aid] = AgencyRow(aid, names.get(aid, str(aid)))
+        return rows[aid]
+
+    _count_open(user, agency_id, now, row)
+    _count_answered(user, agency_id, since, row)
+    overall = _medians(user, agency_id, since, row)
+    ordered_rows = sorted(rows.values(), key=lambda r: (-r.open, -r.answered, r.name))
+    return Dashboard(day_list, per_day, ordered_rows, overall)
+
+
+def _intake_per_day(
+    user: User, agency_id: int | None, since: datetime, day_list: list[date]
+) -> dict[str, list[int]]:
+    """Return the tickets received per channel and local day of DAY_LIST."""
     day_col = _local_day(Ticket.created_at).label("day")
     per_day_rows = db.session.execute(
         _scope(
@@ -107,20 +127,16 @@ def build_dashboard(
         )
     ).all()
     index = {d.isoformat(): i for i, d in enumerate(day_list)}
-    per_day: dict[str, list[int]] = defaultdict(lambda: [0] * days)
+    per_day: dict[str, list[int]] = defaultdict(lambda: [0] * len(day_list))
     for day, channel, count in per_day_rows:
         key = day.isoformat() if isinstance(day, date) else str(day)[:10]
         if key in index:
             per_day[channel][index[key]] += count
+    return dict(per_day)
 
-    rows: dict[int, AgencyRow] = {}
-    names = {ident: name for ident, name, _active in reference_choices().agencies}
 
-    def row(aid: int) -> AgencyRow:
-        if aid not in rows:
-            rows[aid] = AgencyRow(aid, names.get(aid, str(aid)))
-        return rows[aid]
-
+def _count_open(user: User, agency_id: int | None, now: datetime, row) -> None:
+    """Set each agency's open tickets, and how many are at risk or breached."""
     open_rows = db.session.execute(
         _scope(
             select(
@@ -137,11 +153,13 @@ def build_dashboard(
         )
     ).all()
     for aid, count, at_risk, breached in open_rows:
-        if aid is None:
-            continue
-        r = row(aid)
-        r.open, r.at_risk, r.breached = count, int(at_risk or 0), int(breached or 0)
+        if aid is not None:
+            r = row(aid)
+            r.open, r.at_risk, r.breached = count, int(at_risk or 0), int(breached or 0)
 
+
+def _count_answered(user: User, agency_id: int | None, since: datetime, row) -> None:
+    """Set each agency's tickets answered since SINCE, and how many on time."""
     answered_rows = db.session.execute(
         _scope(
             select(
@@ -156,14 +174,9 @@ def build_dashboard(
         )
     ).all()
     for aid, count, met in answered_rows:
-        if aid is None:
-            continue
-        r = row(aid)
-        r.answered, r.on_time = count, int(met or 0)
-
-    overall = _medians(user, agency_id, since, row)
-    ordered_rows = sorted(rows.values(), key=lambda r: (-r.open, -r.answered, r.name))
-    return Dashboard(day_list, dict(per_day), ordered_rows, overall)
+        if aid is not None:
+            r = row(aid)
+            r.answered, r.on_time = count, int(met or 0)
 
 
 def _medians(user: User, agency_id: int | None, since: datetime, row) -> float | None:

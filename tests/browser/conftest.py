@@ -1,7 +1,11 @@
 """Browser tests: the app served on 127.0.0.1, Debian's chromium driven by Playwright.
 
+Each xdist worker serves its app on a port of its own (a free one) and launches chromium
+once. Every wait is for a condition (Playwright's `expect` and `wait_for_*`), never a fixed
+time: under load a page may take longer, and a test then waits longer instead of failing.
+
 A failed test leaves a full-page screenshot in test-artifacts/. Without /usr/bin/chromium
-the tests are skipped with the reason; CI installs the `chromium` package, so they run there.
+the tests are skipped with the reason (a failure on CI, where .ci/run installs `chromium`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from hotline.staff.choices import invalidate_choices
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# How long a condition may take to come true: generous, because the machine may be busy
+# (two workers, chromium and the database on two cores); a passing wait returns at once.
+WAIT_MS = 20_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -75,7 +82,9 @@ class LiveServer:
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, read_in_full(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -97,8 +106,9 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium, headless, for the whole session."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)  # its default, 5 s, fails tests on a busy machine
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -121,7 +131,7 @@ def new_page(browser, live_server, request):
         # No favicon is served; its 404 would otherwise count as a page error.
         context.route("**/favicon.ico", lambda route: route.fulfill(status=204))
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(WAIT_MS)
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
         page.on(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 from rq import Queue
 
 from tests.web.staff_helpers import PASSWORD, make_user
@@ -22,8 +25,8 @@ def test_rq_dashboard_renders_its_queues_in_a_browser(page, redis_conn):
     page.wait_for_url("**/admin/**")
     page.goto("/admin/rq/")
     row = page.locator("table#queues tbody tr", has_text="default")
-    row.wait_for()
-    assert row.locator("td").nth(1).inner_text().strip() == "1"
+    # The dashboard's script fills the table after the page loads: wait for the count.
+    expect(row.locator("td").nth(1)).to_have_text(re.compile(r"^\s*1\s*$"))
     page.goto("/admin/rq/0/view/jobs/default/queued/8/asc/1")
-    page.locator("text=workers.jobs.ping()").wait_for()
+    expect(page.locator("text=workers.jobs.ping()")).to_be_visible()
     assert page.errors == []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hotline.extensions import db
 from hotline.intake.common import spoken_digits
 from hotline.models import Ticket
-from hotline.simulator.twiml import CallEngine
+from hotline.simulator.call_engine import CallEngine
 from tests.simulator.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -113,7 +113,7 @@ def test_admin_texts_1022_and_reads_the_reply(page: Page):
     assert page.errors == []
 
 
-# The same documents and inputs through both state machines (the page's and twiml.py).
+# The same documents and inputs through both state machines (the page's and call_engine.py).
 SCENARIOS = [
     (
         '<Response><Gather numDigits="1" action="/twilio/voice/menu"><Say>a</Say></Gather>'
@@ -199,8 +199,8 @@ JS_RUN = """([document, actions, documentUrl]) => {
 }"""
 
 
-def test_the_page_state_machine_mirrors_twiml_py(page: Page):
-    """Test that simulator-twiml.js decides the same requests as twiml.py for the same TwiML."""
+def test_the_page_state_machine_mirrors_call_engine_py(page: Page):
+    """Test that simulator-twiml.js decides the same requests as call_engine.py on one TwiML."""
     sign_in_as_admin(page)
     page.goto("/simulator")
     for document, actions in SCENARIOS:

@@ -114,6 +114,19 @@ def test_operator_triages(page: Page):
     expect(page.get_by_test_id("agency")).to_have_text("Công ty Điện lực Đắk Lắk")
 
 
+# What a chart's canvas holds: its Chart.js object, its width, how many pixels are painted.
+PAINTED_JS = """(c) => {
+    const chart = window.Chart.getChart(c);
+    const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) painted++; }
+    return {
+        chart: Boolean(chart), painted: painted, width: c.width,
+        ready: Boolean(chart) && c.width > 0 && painted > 500,
+    };
+}"""
+
+
 def test_dashboard_draws_its_charts(page: Page):
     """Test that the dashboard's four charts are drawn on their canvases, with no script error."""
     now = utcnow()
@@ -125,14 +138,11 @@ def test_dashboard_draws_its_charts(page: Page):
     for key in ("per_day", "open", "on_time", "median"):
         canvas = page.locator(f"#chart-{key}")
         expect(canvas).to_have_attribute("data-rendered", "1")
-        drawn = canvas.evaluate(
-            """(c) => {
-                const chart = window.Chart.getChart(c);
-                const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-                let painted = 0;
-                for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) painted++; }
-                return {chart: Boolean(chart), painted: painted, width: c.width};
-            }"""
+        # Chart.js paints after the attribute is set (and again when the layout resizes
+        # the canvas): wait until the canvas has pixels, however long a busy machine takes.
+        page.wait_for_function(
+            f"() => ({PAINTED_JS})(document.getElementById('chart-{key}')).ready"
         )
+        drawn = canvas.evaluate(PAINTED_JS)
         assert drawn["chart"] and drawn["width"] > 0 and drawn["painted"] > 500, (key, drawn)
     assert page.errors == []

@@ -24,7 +24,10 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 def server(app):
     """The real app behind werkzeug's server on 127.0.0.1 and a free port, in a thread."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # Polling every 50 ms, shutdown() returns at once (0.5 s by default).
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}/open311/v2"
     httpd.shutdown()

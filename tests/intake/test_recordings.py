@@ -84,7 +84,10 @@ class FakeTwilioMedia(BaseHTTPRequestHandler):
 def media_server(app, monkeypatch) -> Iterator[str]:
     """A local server for recordings; the app fetches WAV from it (and from nowhere else)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTwilioMedia)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polling every 50 ms, shutdown() returns at once (0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setitem(app.config, "TWILIO_RECORDING_URL_PREFIXES", (base + "/2010-04-01/",))

@@ -9,19 +9,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, delete, insert, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from hotline import create_app
 from hotline.extensions import db
+
+# The PostgreSQL case is left out of a SQLite run by its marker (tests/conftest.py).
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)
 
 
 def _fresh_database_url(kind: str, tmp_path) -> tuple[str, callable]:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.sqlite3'}", lambda: None
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL to a postgresql URL)")
+    base = os.environ["TEST_DATABASE_URL"]  # PostgreSQL: the postgres marker says so
     name = f"hotline_migr_{uuid.uuid4().hex[:8]}"
     admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -35,7 +37,7 @@ def _fresh_database_url(kind: str, tmp_path) -> tuple[str, callable]:
     return make_url(base).set(database=name).render_as_string(hide_password=False), drop
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRESQL])
 def test_upgrade_from_empty_matches_the_models(kind, tmp_path):
     """Test that `flask db upgrade` on an empty database gives exactly the models' schema."""
     url, drop = _fresh_database_url(kind, tmp_path)
@@ -65,7 +67,7 @@ def _trigram_index_definitions() -> dict[str, str]:
     )
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRESQL])
 def test_search_text_migration_gives_every_stored_ticket_its_text(kind, tmp_path):
     """Test 0003 on a database holding a ticket stored without search text under 0002:
     upgraded, the ticket has the text its words are found by, the column is required and
@@ -108,3 +110,63 @@ def test_search_text_migration_gives_every_stored_ticket_its_text(kind, tmp_path
             db.engine.dispose()
     finally:
         drop()
+
+
+# A valid row per table (Core inserts: the columns' defaults fill the rest), and the values
+# the CHECK constraints of 0004 (and of the models) refuse.
+_VALID_ROWS = {
+    "tickets": {
+        "code": "2612000001",
+        "channel": "web",
+        "status": "received",
+        "description": "x",
+        "search_text": " 2612000001 x ",
+    },
+    "users": {"email": "kt@example.org", "name": "Kiểm tra", "password_hash": "x", "role": "agent"},
+}
+_REFUSED = [("tickets", "status", "open"), ("tickets", "channel", "fax"), ("users", "role", "root")]
+
+
+def _insert(table: str, **values) -> None:
+    """Insert one row into TABLE by Core, in its own transaction."""
+    with db.engine.begin() as conn:
+        conn.execute(insert(db.metadata.tables[table]).values({**_VALID_ROWS[table], **values}))
+
+
+def _delete_all(table: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(delete(db.metadata.tables[table]))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRESQL])
+def test_migrated_database_refuses_unknown_status_channel_and_role(kind, tmp_path):
+    """Test 0004: a Core insert of an unknown ticket status or channel or user role is refused
+    with IntegrityError; a valid row goes in; downgraded to 0003, the same row is accepted."""
+    from flask_migrate import downgrade
+
+    url, drop = _fresh_database_url(kind, tmp_path)
+    try:
+        app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade()
+            for table, column, value in _REFUSED:
+                with pytest.raises(IntegrityError):
+                    _insert(table, **{column: value})
+                _insert(table)  # the same row with a known value goes in
+                _delete_all(table)
+            db.session.remove()
+            downgrade(revision="0003")
+            for table, column, value in _REFUSED:
+                _insert(table, **{column: value})
+                _delete_all(table)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+@pytest.mark.parametrize(("table", "column", "value"), _REFUSED)
+def test_models_refuse_unknown_status_channel_and_role(table, column, value):
+    """Test that the schema built from the models (this run's database) has the same CHECKs."""
+    with pytest.raises(IntegrityError):
+        _insert(table, **{column: value})

@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from hotline.extensions import db
 from hotline.models import User
-from hotline.simulator.twiml import CallEngine, Step
+from hotline.simulator.call_engine import CallEngine, Step
 
 PASSWORD = "mat-khau-mo-phong-1022"
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # cheap: tests need speed

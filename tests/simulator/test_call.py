@@ -11,9 +11,10 @@ from sqlalchemy import select
 from hotline.extensions import db
 from hotline.intake.common import spoken_digits
 from hotline.models import Attachment, InboundMessage, Ticket
+from hotline.simulator.call_engine import CallEngine
 from hotline.simulator.calls import CallScript, simulate_call
 from hotline.simulator.client import SimulatorError, account_sid, post_to_webhook, webhook_urls
-from hotline.simulator.twiml import CallEngine, new_sid
+from hotline.simulator.twiml import new_sid
 from hotline.timeutil import LOCAL_TZ
 from tests.simulator.conftest import E164, PHONE
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.simulator.call_engine import CallEngine
 from hotline.simulator.twiml import (
-    CallEngine,
     TwimlError,
     message_texts,
     parse,

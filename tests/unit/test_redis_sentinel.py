@@ -53,11 +53,15 @@ def sentinel_set(tmp_path):
     conf.write_text(
         f"port {sentinel_port}\nbind 127.0.0.1\ndir {tmp_path}\n"
         f"sentinel monitor hotline 127.0.0.1 {master_port} 1\n"
+        # Named up front: found by itself, the replica shows only at the sentinel's next
+        # INFO of the master, up to 10 s later.
+        f"sentinel known-replica hotline 127.0.0.1 {replica_port}\n"
         "sentinel down-after-milliseconds hotline 2000\n"
         "sentinel failover-timeout hotline 10000\n"
     )
     processes = [
-        _redis_server(tmp_path / "master", master_port),
+        # No 5 s wait for more replicas before the first full sync (Redis 7's default).
+        _redis_server(tmp_path / "master", master_port, "--repl-diskless-sync-delay", "0"),
         _redis_server(
             tmp_path / "replica", replica_port, "--replicaof", "127.0.0.1", str(master_port)
         ),

@@ -1,4 +1,4 @@
-"""Unit tests for keyword classification and commune detection (hotline.routing.rules)."""
+"""Unit tests for keyword classification (routing.rules) and commune matching (routing.communes)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hotline.routing.communes import CommuneMatcher
 from hotline.routing.rules import (
     CategoryClassifier,
     Classification,
-    CommuneMatcher,
     KeywordRule,
     RulesFileError,
     load_rules,
@@ -18,19 +18,15 @@ from hotline.routing.rules import (
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_PATH = REPO / "config/provinces/daklak/routing_keywords.csv"
-SHARED_DATA = REPO.parent / "shared" / "data"
-DEV_PATH = SHARED_DATA / "complaints-dev.jsonl"
-COMMUNES_PATH = SHARED_DATA / "communes-daklak.csv"
-CATEGORIES_PATH = SHARED_DATA / "categories.csv"
-
-needs_shared_data = pytest.mark.skipif(
-    not (DEV_PATH.exists() and COMMUNES_PATH.exists()),
-    reason=f"reference data not found in {SHARED_DATA}",
-)
+# In the repository, so these acceptance tests always run (tests/data/README.md says where
+# the examples come from); the communes and categories are the province's own files.
+DEV_PATH = REPO / "tests/data/complaints-dev.jsonl"
+COMMUNES_PATH = REPO / "config/provinces/daklak/communes.csv"
+CATEGORIES_PATH = REPO / "config/provinces/daklak/categories.csv"
 
 CLASSIFIER = CategoryClassifier.from_csv(RULES_PATH)
 
-# A few communes for tests that must not depend on the shared data.
+# A few communes for tests that need only a handful of names.
 SAMPLE_COMMUNES = [
     ("Buôn Ma Thuột", "phường"),
     ("Buôn Hồ", "phường"),
@@ -258,7 +254,9 @@ HELD_OUT: list[tuple[str, tuple[str, ...], str | None]] = [
 def _load_dev() -> list[dict]:
     """Read the dev complaints (one JSON object a line)."""
     with DEV_PATH.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        rows = [json.loads(line) for line in handle if line.strip()]
+    assert len(rows) == 40, f"{DEV_PATH}: expected the 40 dev complaints"
+    return rows
 
 
 def _rates(
@@ -284,8 +282,6 @@ def _rates(
 
 def test_rules_file_covers_every_category() -> None:
     """Test that the rules file has many rules for each of the 13 non-khac categories."""
-    if not CATEGORIES_PATH.exists():
-        pytest.skip(f"categories.csv not found in {SHARED_DATA}")
     with CATEGORIES_PATH.open(encoding="utf-8") as handle:
         codes = {line.split(",", 1)[0] for line in handle.readlines()[1:] if line.strip()}
     codes.discard("khac")
@@ -295,7 +291,6 @@ def test_rules_file_covers_every_category() -> None:
         assert sum(rule.category == code for rule in rules) >= 40, code
 
 
-@needs_shared_data
 def test_dev_set_categories_meet_thresholds() -> None:
     """Test that ≥ 85% of dev complaints get an acceptable category and ≤ 5% a wrong one."""
     rows = _load_dev()
@@ -305,7 +300,6 @@ def test_dev_set_categories_meet_thresholds() -> None:
     assert wrong <= 0.05, wrongs
 
 
-@needs_shared_data
 def test_dev_set_communes_found() -> None:
     """Test that the commune named in ≥ 95% of the dev complaints is found."""
     matcher = CommuneMatcher.from_csv(COMMUNES_PATH)
@@ -322,7 +316,6 @@ def test_held_out_categories_meet_looser_thresholds() -> None:
     assert wrong <= 0.10, wrongs
 
 
-@needs_shared_data
 def test_held_out_communes_found() -> None:
     """Test that the communes named in the held-out complaints are found."""
     matcher = CommuneMatcher.from_csv(COMMUNES_PATH)
@@ -635,7 +628,6 @@ def test_province_named_ward_needs_a_prefix() -> None:
     assert match is not None and match.name == "Tuy Hòa"
 
 
-@needs_shared_data
 def test_communes_file_marks_province_names_prefix_only() -> None:
     """Test that from_csv makes communes named like a former province need a prefix."""
     matcher = CommuneMatcher.from_csv(COMMUNES_PATH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,19 @@ CATALOG = Path(__file__).resolve().parents[2] / "hotline" / "translations" / "en
 
 
 def compile_english_catalog() -> None:
-    """Compile messages.po when its .mo is missing or older (what `make install` does)."""
+    """Compile messages.po when its .mo is missing or older (what `make install` does).
+
+    Written to a file of this process's own and renamed over the .mo, so that parallel
+    workers never read a half-written catalog.
+    """
     po, mo = CATALOG / "messages.po", CATALOG / "messages.mo"
     if po.exists() and (not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime):
         with po.open("rb") as handle:
             catalog = read_po(handle, locale="en")
-        with mo.open("wb") as handle:
+        partial = mo.with_name(f"messages.mo.{os.getpid()}")
+        with partial.open("wb") as handle:
             write_mo(handle, catalog)
+        os.replace(partial, mo)
 
 
 def pytest_configure(config):

@@ -243,7 +243,10 @@ def gateway(app):
     """A carrier gateway on loopback; the app sends SMS through it."""
     _Gateway.received, _Gateway.answers = [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polling every 50 ms, shutdown() returns at once (0.5 s by default).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     saved = {k: app.config[k] for k in ("SMS_PROVIDER", "SMS_GATEWAY_SEND_URL")}
     app.config.update(

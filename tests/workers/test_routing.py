@@ -14,7 +14,7 @@ from hotline.routing.services import get_router, invalidate_router, reroute_tick
 from hotline.tickets.errors import InvalidInput
 from tests.workers.conftest import add_user, agency, category, commune, new_ticket
 
-DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "data" / "complaints-dev.jsonl"
+DEV_SET = Path(__file__).resolve().parents[1] / "data" / "complaints-dev.jsonl"  # in the repo
 
 
 def _last_event(ticket_id: int) -> TicketEvent:
@@ -27,7 +27,6 @@ def _last_event(ticket_id: int) -> TicketEvent:
     )
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason=f"{DEV_SET} not found")
 def test_dev_set_thresholds():
     """Test that route_ticket gives >= 85% an acceptable category, <= 5% a wrong one, and
     finds >= 95% of the named communes, on the dev complaints."""

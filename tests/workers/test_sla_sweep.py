@@ -164,8 +164,6 @@ def test_holidays_are_skipped_by_the_clock(staff):
 def test_two_concurrent_sweeps_double_nothing(app, staff):
     """Test that two sweeps running at the same moment on PostgreSQL (SKIP LOCKED) take each
     step once and queue each email once."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite has no row locks to skip")
     tickets = [assigned_ticket() for _ in range(40)]
     at = local(2026, 3, 2, 9, 10)  # every acknowledge timer breached
     barrier = threading.Barrier(2)

@@ -1,4 +1,5 @@
-/* The TwiML state machine of the simulator, a mirror of hotline/simulator/twiml.py.
+/* The TwiML state machine of the simulator, a mirror of hotline/simulator/call_engine.py
+ * (and of the document parsing in twiml.py).
  *
  * It plays a TwiML document the way Twilio does and turns the caller's input into the
  * request Twilio would make next; the page (simulator.js) makes the requests. Keep the two

@@ -1,6 +1,6 @@
 /* The phone and SMS simulator (/simulator): the page.
  *
- * The TwiML state machine is in simulator-twiml.js (a mirror of twiml.py). Here the
+ * The TwiML state machine is in simulator-twiml.js (a mirror of call_engine.py). Here the
  * server is asked to add the call's parameters, sign and post each request to the real
  * webhook; the TwiML it returns is played on the phone on the screen.
  */
