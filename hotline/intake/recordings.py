@@ -191,19 +191,29 @@ def fetch_recording(attachment_id: int) -> str:
         log.warning("recording %d not kept: %s", attachment_id, exc)
         return f"refused: {exc}"
     content_type, stored_extension = kind
+    if not _store_once(attachment_id, data, content_type, stored_extension):
+        return "already stored"
+    db.session.commit()
+    return "stored"
+
+
+def _store_once(attachment_id: int, data: bytes, content_type: str, extension: str) -> bool:
+    """Store DATA as the attachment's file unless another run stored one first; say which.
+
+    The UPDATE that sets the storage key only where none is set decides: of two concurrent
+    runs one keeps its file, the other rolls back and deletes its own.
+    """
     store = get_store()
-    key = store.save(data, stored_extension)
-    # An UPDATE without RETURNING gives a CursorResult, but Session.execute is typed for any
-    # statement: the cast reaches its rowcount.
-    stored = db.session.execute(
+    key = store.save(data, extension)
+    result = db.session.execute(
         update(Attachment)
         .where(Attachment.id == attachment_id, Attachment.storage_key.is_(None))
         .values(storage_key=key, content_type=content_type, size=len(data))
     )
-    kept = cast(CursorResult[Any], stored).rowcount
-    if not kept:  # another run stored it first
-        db.session.rollback()
-        store.delete(key)
-        return "already stored"
-    db.session.commit()
-    return "stored"
+    # An UPDATE without RETURNING gives a CursorResult, but Session.execute is typed for any
+    # statement: the cast reaches its rowcount.
+    if cast(CursorResult[Any], result).rowcount:
+        return True
+    db.session.rollback()
+    store.delete(key)
+    return False
