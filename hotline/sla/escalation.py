@@ -132,9 +132,7 @@ class _StepContext:
         return cls(
             codes=dict(db.session.execute(codes).tuples().all()),
             agencies={a.id: a for a in db.session.execute(agencies).scalars()},
-            categories=dict(
-                db.session.execute(select(Category.id, Category.name_vi)).tuples().all()
-            ),
+            categories=dict(db.session.execute(categories).tuples().all()),
             staff=staff,
             supervisors=supervisors,
         )
