@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -83,6 +84,31 @@ def _document(ticket) -> dict:
     return ticket_document(ticket, status_label(ticket.status), is_answered(ticket))
 
 
+def _body_hash(payload: dict[str, Any]) -> str:
+    """The fingerprint of a request body, kept to tell a retry from a reused key."""
+    # surrogatepass: a JSON "\ud800" escape is a lone surrogate, which strict UTF-8 refuses
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _report(data: dict[str, Any], commune_id: int | None) -> Report:
+    """The report in a validated request body."""
+    return Report(
+        channel=CHANNEL,
+        description=data["description"],
+        category_code=data["category"],
+        commune_id=commune_id,
+        address=data["address"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        citizen_name=data["citizen_name"],
+        phone=normalize_phone(data["phone"]),
+        email=data["email"],
+        contact_consent=data["contact_consent"],
+        locale=data["locale"],
+    )
+
+
 @bp.post("/tickets")
 @api_key_required
 def create_ticket():
@@ -111,10 +137,7 @@ def create_ticket():
     idem = (request.headers.get("Idempotency-Key") or "").strip()
     if len(idem) > 80:
         return error(400, idempotency_key=["at most 80 characters"])
-    body_hash = hashlib.sha256(
-        # surrogatepass: a JSON "\ud800" escape is a lone surrogate, which strict UTF-8 refuses
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    ).hexdigest()
+    body_hash = _body_hash(payload)
     provider_id = f"{key.id}:{idem or uuid.uuid4().hex}"
     seen = find_inbound(CHANNEL, provider_id)
     if seen is not None and seen.ticket is not None:
@@ -123,25 +146,11 @@ def create_ticket():
         return jsonify(_document(seen.ticket)), 200
 
     _touch(key)
+    inbound = InboundRecord(
+        CHANNEL, provider_id, data={"api_key_id": key.id, "body_hash": body_hash}
+    )
     try:
-        report = Report(
-            channel=CHANNEL,
-            description=data["description"],
-            category_code=data["category"],
-            commune_id=commune.id if commune else None,
-            address=data["address"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            citizen_name=data["citizen_name"],
-            phone=normalize_phone(data["phone"]),
-            email=data["email"],
-            contact_consent=data["contact_consent"],
-            locale=data["locale"],
-        )
-        inbound = InboundRecord(
-            CHANNEL, provider_id, data={"api_key_id": key.id, "body_hash": body_hash}
-        )
-        new = store_report(report, inbound=inbound)
+        new = store_report(_report(data, commune.id if commune else None), inbound=inbound)
     except InvalidInput as exc:
         db.session.rollback()
         return error(422, **{exc.field: [exc.message]})

@@ -290,14 +290,22 @@ def _carry_out(ticket: Ticket, decision: RoutingDecision, router: Router) -> str
 
 
 def _router_knowing(category_id: int | None, commune_id: int | None) -> Router:
-    """This process's routing data, reloaded once if it does not know the ids given."""
+    """This process's routing data, reloaded once if it does not know the ids given.
+
+    Raises:
+        InvalidInput: an id the database does not know either.
+    """
     router = get_router()
-    if (category_id is None or category_id in router.categories) and (
-        commune_id is None or commune_id in router.commune_infos
+    if (category_id is not None and category_id not in router.categories) or (
+        commune_id is not None and commune_id not in router.commune_infos
     ):
-        return router
-    invalidate_router()
-    return get_router()
+        invalidate_router()
+        router = get_router()
+    if category_id is not None and category_id not in router.categories:
+        raise InvalidInput("category", f"unknown category {category_id}")
+    if commune_id is not None and commune_id not in router.commune_infos:
+        raise InvalidInput("commune", f"unknown commune {commune_id}")
+    return router
 
 
 def reroute_ticket(
@@ -335,10 +343,6 @@ def reroute_ticket(
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} not found")
     router = _router_knowing(category_id, commune_id)
-    if category_id is not None and category_id not in router.categories:
-        raise InvalidInput("category", f"unknown category {category_id}")
-    if commune_id is not None and commune_id not in router.commune_infos:
-        raise InvalidInput("commune", f"unknown commune {commune_id}")
     category_id = category_id if category_id is not None else ticket.category_id
     commune_id = commune_id if commune_id is not None else ticket.commune_id
     reasons = ["phân loại thủ công"]

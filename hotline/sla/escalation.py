@@ -90,19 +90,8 @@ def recipients(
     return list(dict.fromkeys(found))  # once each, in order
 
 
-def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
-    """Record the steps of WANTED not taken before, with their events and messages (no commit).
-
-    Args:
-        wanted: the rungs reached, as found by the sweep.
-        now: the current instant.
-
-    Returns:
-        How many steps were new and how many messages they queued.
-    """
-    taken = StepsTaken()
-    if not wanted:
-        return taken
+def _new_steps(wanted: Sequence[StepWanted], now: datetime) -> list[StepWanted]:
+    """Record the rungs of WANTED; return those not recorded before (each is taken once)."""
     table = EscalationStep.__table__
     inserted = insert_ignoring_conflicts(
         table,
@@ -119,22 +108,81 @@ def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
         returning=[table.c.ticket_id, table.c.timer, table.c.level],
     )
     new_keys = {(r.ticket_id, r.timer, r.level) for r in inserted}
-    new = [w for w in wanted if (w.ticket_id, w.timer, w.level) in new_keys]
+    return [w for w in wanted if (w.ticket_id, w.timer, w.level) in new_keys]
+
+
+@dataclass
+class _StepContext:
+    """What the emails of a batch of steps name, read once for the batch."""
+
+    codes: dict[int, str]
+    agencies: dict[int, Agency]
+    categories: dict[int, str]
+    staff: dict[tuple[int, str], list[str]]
+    supervisors: list[str]
+
+    @classmethod
+    def read(cls, steps: Sequence[StepWanted]) -> _StepContext:
+        ticket_ids = {w.ticket_id for w in steps}
+        agency_ids = {w.agency_id for w in steps if w.agency_id is not None}
+        codes = select(Ticket.id, Ticket.code).where(Ticket.id.in_(ticket_ids))
+        agencies = select(Agency).where(Agency.id.in_(agency_ids))
+        categories = select(Category.id, Category.name_vi)
+        staff, supervisors = _staff_emails(agency_ids)
+        return cls(
+            codes=dict(db.session.execute(codes).tuples().all()),
+            agencies={a.id: a for a in db.session.execute(agencies).scalars()},
+            categories=dict(db.session.execute(categories).tuples().all()),
+            staff=staff,
+            supervisors=supervisors,
+        )
+
+
+def _step_messages(step: StepWanted, context: _StepContext, now: datetime) -> list[dict]:
+    """Return the outbox rows of STEP's emails, one per recipient its level calls for."""
+    agency = context.agencies.get(step.agency_id) if step.agency_id else None
+    code = context.codes.get(step.ticket_id, "")
+    payload = {
+        "locale": "vi",
+        "code": code,
+        "level": step.level,
+        "timer": step.timer,
+        "timer_label": TIMER_LABELS.get(step.timer, step.timer),
+        "due": local_text(step.due_at),
+        "agency_name": agency.name if agency else "",
+        "category": context.categories.get(step.category_id, "") if step.category_id else "",
+        "url": staff_ticket_url(code),
+    }
+    return [
+        message_row(
+            channel="email",
+            recipient=address,
+            template=f"escalation_{step.level}",
+            payload=payload,
+            key=f"esc:{step.ticket_id}:{step.timer}:{step.level}:"
+            f"{step.due_at.isoformat()}:{address}",
+            ticket_id=step.ticket_id,
+            now=now,
+        )
+        for address in recipients(step.level, agency, context.staff, context.supervisors)
+    ]
+
+
+def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
+    """Record the steps of WANTED not taken before, with their events and messages (no commit).
+
+    Args:
+        wanted: the rungs reached, as found by the sweep.
+        now: the current instant.
+
+    Returns:
+        How many steps were new and how many messages they queued.
+    """
+    taken = StepsTaken()
+    new = _new_steps(wanted, now) if wanted else []
     if not new:
         return taken
-    ticket_ids = {w.ticket_id for w in new}
-    agency_ids = {w.agency_id for w in new if w.agency_id is not None}
-    codes = dict(
-        db.session.execute(select(Ticket.id, Ticket.code).where(Ticket.id.in_(ticket_ids)))
-        .tuples()
-        .all()
-    )
-    agencies = {
-        a.id: a
-        for a in db.session.execute(select(Agency).where(Agency.id.in_(agency_ids))).scalars()
-    }
-    categories = dict(db.session.execute(select(Category.id, Category.name_vi)).tuples().all())
-    staff, supervisors = _staff_emails(agency_ids)
+    context = _StepContext.read(new)
     events: list[dict] = []
     messages: list[dict] = []
     for step in new:
@@ -149,32 +197,7 @@ def take_steps(wanted: Sequence[StepWanted], now: datetime) -> StepsTaken:
                 now=now,
             )
         )
-        agency = agencies.get(step.agency_id) if step.agency_id else None
-        code = codes.get(step.ticket_id, "")
-        payload = {
-            "locale": "vi",
-            "code": code,
-            "level": step.level,
-            "timer": step.timer,
-            "timer_label": timer_label,
-            "due": local_text(step.due_at),
-            "agency_name": agency.name if agency else "",
-            "category": categories.get(step.category_id, "") if step.category_id else "",
-            "url": staff_ticket_url(code),
-        }
-        for address in recipients(step.level, agency, staff, supervisors):
-            messages.append(
-                message_row(
-                    channel="email",
-                    recipient=address,
-                    template=f"escalation_{step.level}",
-                    payload=payload,
-                    key=f"esc:{step.ticket_id}:{step.timer}:{step.level}:"
-                    f"{step.due_at.isoformat()}:{address}",
-                    ticket_id=step.ticket_id,
-                    now=now,
-                )
-            )
+        messages += _step_messages(step, context, now)
         taken.levels[step.level] = taken.levels.get(step.level, 0) + 1
     db.session.execute(TicketEvent.__table__.insert(), events)
     # Many at once: one flush job after the commit rather than a job per email.
