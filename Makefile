@@ -54,9 +54,11 @@ shell: install-runtime
 run: install-runtime
 	$(PY) scripts/launch.py
 
-# Two xdist workers, each with its own database and Redis db (tests/conftest.py says how);
+# mypy over hotline/ and workers/ (pyproject.toml), then the suite on two xdist workers,
+# each with its own database and Redis db (tests/conftest.py says how);
 # PYTEST_ARGS comes last, so PYTEST_ARGS="-n 0" runs the suite in one process.
 test: install-dev
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)

@@ -247,7 +247,7 @@ CONFIGS = {
 
 def config_for(name: str | None = None) -> type[BaseConfig]:
     """Return the settings class for NAME, or for HOTLINE_ENV (default development)."""
-    name = name or _env("HOTLINE_ENV", "development")
+    name = name or _env("HOTLINE_ENV") or "development"
     try:
         return CONFIGS[name]
     except KeyError:

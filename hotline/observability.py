@@ -185,6 +185,6 @@ def metrics():
         registry = REGISTRY
     payload = generate_latest(registry)
     live = CollectorRegistry()
-    live.register(_LiveCollector(current_app._get_current_object()))
+    live.register(_LiveCollector(current_app))
     payload += generate_latest(live)
     return Response(payload, mimetype=CONTENT_TYPE_LATEST)

@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hotline.extensions import db
+from hotline.extensions import Model
 from hotline.models.agency import Agency
 from hotline.models.checks import one_of
 from hotline.models.types import UTCDateTime
@@ -21,7 +21,7 @@ ROLES = ("operator", "agent", "agency_head", "supervisor", "admin")
 AGENCY_ROLES = ("agent", "agency_head")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A member of staff; agents and agency heads belong to one agency."""
 
     __tablename__ = "users"
@@ -71,7 +71,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """A key for the JSON and Open311 APIs; only its SHA-256 is stored."""
 
     __tablename__ = "api_keys"

@@ -11,9 +11,9 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import OperationalError
 
 from hotline.extensions import db
@@ -235,12 +235,14 @@ def fail_interrupted(now: datetime | None = None) -> int:
         .values(status="failed", last_error=INTERRUPTED, next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
+    # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed for any.
+    interrupted = cast(CursorResult[Any], result).rowcount
     db.session.commit()
-    if result.rowcount:
+    if interrupted:
         log.warning(
-            "outbox: %d message(s) interrupted mid-send, failed without resend", result.rowcount
+            "outbox: %d message(s) interrupted mid-send, failed without resend", interrupted
         )
-    return result.rowcount
+    return interrupted
 
 
 def flush_outbox(now: datetime | None = None, limit: int = 1000) -> int:
