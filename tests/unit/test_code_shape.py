@@ -26,8 +26,9 @@ MAX_COMPLEXITY = 20
 
 # Modules over MAX_MODULE_LINES, with the reason they may be.
 ALLOWED_LONG_MODULES: dict[str, str] = {
-    # Both are being rewritten by issue 13's item 1 (one write path for a new ticket).
-    "hotline/models/ticket.py": "rewritten with the single ticket write path (issue 13.1)",
+    # One aggregate per models file: the ticket, its events, files and deliveries, the
+    # indexes of every staff queue (a third of the file) and the columns derived on write.
+    "hotline/models/ticket.py": "the whole ticket aggregate, its queue indexes documented",
 }
 
 # Functions ("path:qualified name") over MAX_FUNCTION_LINES, with the reason they may be.
