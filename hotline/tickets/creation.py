@@ -82,6 +82,18 @@ class InboundRecord:
     reply: str = ""
     data: dict[str, Any] = field(default_factory=dict)
 
+    def row(self, ticket_id: int | None, now: datetime) -> dict[str, Any]:
+        """The columns of its `inbound_messages` row, for the ticket TICKET_ID (if any)."""
+        return {
+            "ticket_id": ticket_id,
+            "channel": self.channel,
+            "provider_id": self.provider_id,
+            "kind": self.kind,
+            "reply": self.reply,
+            "data": self.data,
+            "received_at": now,
+        }
+
 
 @dataclass(frozen=True)
 class NewAttachment:
@@ -134,7 +146,7 @@ def find_inbound(channel: str, provider_id: str) -> InboundMessage | None:
     ).scalar_one_or_none()
 
 
-def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> InboundMessage:
+def record_inbound(inbound: InboundRecord) -> InboundMessage:
     """Store a delivery that creates no ticket (a TRA lookup, an empty SMS) and commit.
 
     A replay of a known delivery returns the stored one.
@@ -142,14 +154,7 @@ def record_inbound(inbound: InboundRecord, ticket: Ticket | None = None) -> Inbo
     existing = find_inbound(inbound.channel, inbound.provider_id)
     if existing is not None:
         return existing
-    row = InboundMessage(
-        channel=inbound.channel,
-        provider_id=inbound.provider_id,
-        kind=inbound.kind,
-        reply=inbound.reply,
-        data=inbound.data,
-        ticket=ticket,
-    )
+    row = InboundMessage(**inbound.row(None, utcnow()))
     db.session.add(row)
     try:
         db.session.commit()
@@ -256,16 +261,7 @@ def _write(
     )
     connection.execute(_INSERT_EVENT, event)
     if inbound is not None:
-        delivery = {
-            "ticket_id": ticket_id,
-            "channel": inbound.channel,
-            "provider_id": inbound.provider_id,
-            "kind": inbound.kind,
-            "reply": inbound.reply,
-            "data": inbound.data,
-            "received_at": now,
-        }
-        connection.execute(_INSERT_DELIVERY, delivery)
+        connection.execute(_INSERT_DELIVERY, inbound.row(ticket_id, now))
     for item in attachments:
         db.session.add(_attachment_row(ticket_id, item, now))
     if notify.receipt_by_sms(row["channel"], row["phone"]):
